@@ -1,0 +1,124 @@
+"""The backend registry: which backends exist, which run here, and how to get one.
+
+Each backend lives in its own module `ops_<name>.py` and is imported only when it is chosen or probed, so a
+missing or broken optional package (numba, numba-cuda, a GPU driver) never breaks `import neuro`, the CLI or
+the other backends. A backend module provides:
+
+    unavailable_reason() -> str | None    why it cannot run here (None: it can)
+    note() -> str                         optional: a remark shown when it is available (e.g. "simulated")
+    create() -> Backend                   the backend object (see `base.Backend`)
+
+To add a backend, write its module and add one `BackendInfo` line to `REGISTRY`: the agreement tests, `neuro
+agree`, `neuro bench` and `neuro backends` pick it up from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from functools import cache
+
+from neuro.errors import NeuroError
+
+from neuro.costs import COSTS
+
+from .base import Backend
+
+DEFAULT_BACKEND = "numpy"
+ENV_VAR = "NEURO_BACKEND"
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """A registered backend: its name, its module under this package, and one line on what it is."""
+
+    name: str
+    module: str
+    summary: str
+
+
+REGISTRY: dict[str, BackendInfo] = {
+    info.name: info
+    for info in (
+        BackendInfo("python", "ops_python", "plain lists, loops and math.exp: the equations as written"),
+        BackendInfo("numpy", "ops_numpy", "NumPy, vectorised over the mini-batch (matrix form)"),
+        BackendInfo("numba", "ops_numba", "the same loops compiled by Numba @njit, on the CPU cores"),
+        BackendInfo("cuda", "ops_cuda", "the same loops as Numba CUDA kernels, spread over GPU threads"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """Whether a backend runs here, and why not (or a remark such as "simulated" when it does)."""
+
+    name: str
+    available: bool
+    reason: str
+    summary: str
+
+
+def _module(name: str):
+    return importlib.import_module(f"{__name__}.{REGISTRY[name].module}")
+
+
+def _check_known(name: str) -> None:
+    if name not in REGISTRY:
+        known = ", ".join(REGISTRY)
+        raise NeuroError(f"unknown backend {name!r}; the known backends are: {known}")
+
+
+@cache
+def backend_status(name: str) -> BackendStatus:
+    """Probe one backend: import its module and ask it whether it can run here."""
+    _check_known(name)
+    summary = REGISTRY[name].summary
+    try:
+        module = _module(name)
+        reason = module.unavailable_reason()
+    except ImportError as error:  # an optional package is missing or broken
+        return BackendStatus(name, False, f"cannot import it: {error}", summary)
+    if reason is not None:
+        return BackendStatus(name, False, reason, summary)
+    note = module.note() if hasattr(module, "note") else ""
+    return BackendStatus(name, True, note, summary)
+
+
+def list_backends() -> list[BackendStatus]:
+    """Every registered backend, available or not, in the order of the ladder."""
+    return [backend_status(name) for name in REGISTRY]
+
+
+def available_backends() -> list[str]:
+    """The names of the backends that run here."""
+    return [status.name for status in list_backends() if status.available]
+
+
+def default_backend_name() -> str:
+    """`$NEURO_BACKEND` if set, else numpy."""
+    return os.environ.get(ENV_VAR) or DEFAULT_BACKEND
+
+
+@cache
+def get_backend(name: str | None = None) -> Backend:
+    """The backend called `name` (default: `default_backend_name()`), or a NeuroError saying why not."""
+    name = name or default_backend_name()
+    status = backend_status(name)
+    if not status.available:
+        raise NeuroError(f"backend {name!r} is not available here: {status.reason}")
+    return _module(name).create()
+
+
+__all__ = [
+    "COSTS",
+    "Backend",
+    "BackendInfo",
+    "BackendStatus",
+    "REGISTRY",
+    "available_backends",
+    "backend_status",
+    "default_backend_name",
+    "get_backend",
+    "list_backends",
+]

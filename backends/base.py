@@ -1,0 +1,88 @@
+"""The backend interface: what every backend implements, and nothing more.
+
+A backend owns the two pieces of arithmetic that differ from one machine to another: the forward pass and
+the gradient step. The framework (network, training loop, evaluation, CLI) is the same for every backend and
+talks to it only through the methods below.
+
+Notation, the same in every backend (it follows the classic explanation of the digit recogniser):
+
+    a^0          the input: one image, 784 pixel activations in [0, 1]
+    w^l[j][k]    the weight from neuron k of layer l-1 to neuron j of layer l (a matrix of n_l rows, n_{l-1} columns)
+    b^l[j]       the bias of neuron j of layer l
+    z^l = w^l a^{l-1} + b^l          the weighted sum
+    a^l = sigmoid(z^l)               the activation, in [0, 1]
+    delta^L = dC/dz^L                the output error; (a^L - y) * a^L (1 - a^L) for the quadratic cost,
+                                     a^L - y for cross-entropy
+    delta^l = (w^{l+1}^T delta^{l+1}) * a^l (1 - a^l)      backpropagated one layer
+    dC/db^l = delta^l,   dC/dw^l = delta^l (a^{l-1})^T     the gradient, summed over the mini-batch
+    w -= eta/m * dC/dw,  b -= eta/m * dC/db                the step, for a mini-batch of m samples
+
+Storage: a backend keeps arrays in its own form (Python lists, NumPy arrays, GPU device arrays), so that the
+data set and the parameters stay resident for a whole training run. `to_backend` moves a host NumPy array in,
+`to_numpy` brings one back. Everything else takes and returns arrays in that stored form. Shapes:
+
+    weights[l]   (n_{l+1}, n_l)     biases[l]   (n_{l+1},)
+    x            (n_samples, n_0)   a batch of inputs, one row per sample
+    y            (n_samples, n_L)   the desired outputs (one-hot for digits; any values in [0, 1] allowed)
+    order        (n_samples,)       integer indices into x and y; a mini-batch is order[start:stop]
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+Stored = Any
+"""An array in a backend's own storage: a list (of lists), a NumPy array, a device array."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What a backend provides. See the module docstring for the notation and shapes."""
+
+    name: str
+    """The name used by `--backend` and `NEURO_BACKEND`."""
+
+    dtypes: tuple[str, ...]
+    """The floating-point types this backend computes in, e.g. ("float64", "float32")."""
+
+    def to_backend(self, array: np.ndarray, dtype: str) -> Stored:
+        """Copy a host array into this backend's storage, as `dtype` ("float64", "float32" or "int64")."""
+        ...
+
+    def to_numpy(self, stored: Stored) -> np.ndarray:
+        """Copy an array from this backend's storage back to a host NumPy array."""
+        ...
+
+    def forward(
+        self, weights: list[Stored], biases: list[Stored], x: Stored, all_layers: bool = False
+    ) -> Stored | list[Stored]:
+        """Feed every row of `x` through the network.
+
+        Returns the output activations a^L, shape (n_samples, n_L); with `all_layers`, the list
+        [a^0, a^1, ..., a^L] of every layer's activations (a^0 being `x` itself), for teaching.
+        """
+        ...
+
+    def gradient(
+        self, weights: list[Stored], biases: list[Stored], x: Stored, y: Stored,
+        order: Stored, start: int, stop: int, cost: str,
+    ) -> tuple[list[Stored], list[Stored]]:
+        """Backpropagation over the mini-batch order[start:stop]: (nabla_w, nabla_b), summed over its samples."""
+        ...
+
+    def train_step(
+        self, weights: list[Stored], biases: list[Stored], x: Stored, y: Stored,
+        order: Stored, start: int, stop: int, eta: float, cost: str,
+    ) -> None:
+        """One step of gradient descent on the mini-batch order[start:stop], updating weights and biases in place.
+
+        Must equal `gradient` followed by w -= eta/m * nabla_w, b -= eta/m * nabla_b with m = stop - start;
+        a backend may fuse the two for speed.
+        """
+        ...
+
+    def synchronize(self) -> None:
+        """Wait until all queued work is done (a no-op except on asynchronous devices); used when timing."""
+        ...

@@ -1,0 +1,63 @@
+"""`neuro agree`: one random network and mini-batch through every available backend, compared with the reference."""
+
+from __future__ import annotations
+
+import click
+
+from neuro.agreement import check_backend, random_case
+from neuro.backends import available_backends, get_backend
+from neuro.costs import COSTS
+
+from .common import emit_json, json_option, parse_sizes
+
+
+@click.command()
+@click.option("--layers", default="784,16,16,10", show_default=True, help="Layer sizes of the random network.")
+@click.option("--batch-size", default=10, show_default=True, type=click.IntRange(min=1), help="Samples per mini-batch.")
+@click.option("--steps", default=3, show_default=True, type=click.IntRange(min=1), help="Gradient steps to compare.")
+@click.option("--weight-scale", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Standard deviation of the random weights and biases (large values saturate the sigmoid).")
+@click.option("--cost", type=click.Choice(list(COSTS)), default="quadratic", show_default=True)
+@click.option("--backends", "names", default=None, metavar="A,B", help="Backends to check (default: all available).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@json_option
+def agree(layers, batch_size, steps, weight_scale, cost, names, seed, as_json):
+    """Check that every backend computes the same outputs, gradients and updated parameters.
+
+    Each backend runs, in each dtype it supports, the same random network and mini-batches; the results are
+    compared with an independent float64 reference, within a bound on the rounding error that a correct
+    backend can make (see neuro/agreement.py). Exits with status 1 when any quantity exceeds its bound.
+    """
+    sizes = parse_sizes(layers)
+    chosen = [n.strip() for n in names.split(",")] if names else available_backends()
+    results = []
+    for name in chosen:
+        backend = get_backend(name)  # a clear error for an unknown or unavailable backend
+        for dtype in backend.dtypes:
+            case = random_case(sizes, batch_size, seed=seed, weight_scale=weight_scale, cost=cost,
+                               dtype=dtype, steps=steps)
+            results.extend(check_backend(name, case))
+    ok = all(c.ok for c in results)
+    if as_json:
+        emit_json({
+            "ok": ok,
+            "layers": sizes,
+            "batch_size": batch_size,
+            "cost": cost,
+            "results": [
+                {"backend": c.backend, "dtype": c.dtype, "quantity": c.quantity, "max_abs": c.max_abs,
+                 "max_rel": c.max_rel, "error_over_bound": c.worst, "ok": c.ok}
+                for c in results
+            ],
+        })
+    else:
+        click.echo(f"Network {sizes}, batch {batch_size}, {steps} steps, {cost} cost, weight scale {weight_scale}")
+        click.echo(f"{'backend':<8} {'dtype':<8} {'quantity':<9} {'max abs diff':>13} {'max rel diff':>13} "
+                   f"{'diff/bound':>11}")
+        for c in results:
+            flag = "" if c.ok else "  <-- exceeds the bound"
+            click.echo(f"{c.backend:<8} {c.dtype:<8} {c.quantity:<9} {c.max_abs:>13.3e} {c.max_rel:>13.3e} "
+                       f"{c.worst:>11.3g}{flag}")
+        click.echo("All backends agree." if ok else "Some backends disagree with the reference.")
+    if not ok:
+        raise SystemExit(1)

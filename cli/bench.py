@@ -1,0 +1,94 @@
+"""`neuro bench`: the performance ladder, validated then measured, as a table or JSON."""
+
+from __future__ import annotations
+
+import platform
+
+import click
+import numpy as np
+
+from neuro.backends import available_backends, get_backend
+from neuro.bench import EPOCH_IMAGES, add_speedups, measure
+
+from .common import CLASSIC_LAYERS, emit_json, info, json_option, parse_int_list, parse_sizes, progress_bar
+
+
+@click.command()
+@click.option("--backends", "names", default=None, metavar="A,B",
+              help="Backends to measure, in order (default: every available one).")
+@click.option("--layers", "layer_specs", multiple=True, metavar="SIZES",
+              help=f"Network to measure (default {CLASSIC_LAYERS}); repeat the option, or separate networks "
+                   "with ';', for a sweep.")
+@click.option("--batch-size", "batch_sizes", default="10", show_default=True, metavar="M[,M...]",
+              help="Mini-batch size, or a comma-separated list for a sweep.")
+@click.option("--dtype", "dtypes", default="float64", show_default=True, metavar="D[,D...]",
+              help="float64, float32, or both as 'float64,float32'.")
+@click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
+              help="Time spent measuring each throughput.")
+@json_option
+def bench(names, layer_specs, batch_sizes, dtypes, seconds, as_json):
+    """Measure training and forward throughput of each backend on the same network.
+
+    Every backend is first checked against the reference on a small case, then timed on resident random
+    data. Slow backends are timed on a bounded number of steps and their epoch time is extrapolated
+    (marked with ~). Speedups are over the python backend on the same network and batch size.
+
+    \b
+    Examples:
+      neuro bench                                          # classic network, batch 10, every backend
+      neuro bench --backends numpy,numba --batch-size 1,10,100,1000
+      neuro bench --layers 784,16,16,10 --layers 784,1024,1024,10 --batch-size 256
+    """
+    chosen = [n.strip() for n in names.split(",")] if names else available_backends()
+    specs = [part for spec in (layer_specs or (CLASSIC_LAYERS,)) for part in spec.split(";") if part.strip()]
+    networks = [parse_sizes(spec) for spec in specs]
+    batches = parse_int_list(batch_sizes, "--batch-size")
+    wanted_dtypes = [d.strip() for d in dtypes.split(",") if d.strip()]
+    for d in wanted_dtypes:
+        if d not in ("float64", "float32"):
+            raise click.BadParameter(f"{d!r} is not float64 or float32", param_hint="--dtype")
+    plan = []
+    for name in chosen:
+        backend = get_backend(name)
+        for dtype in wanted_dtypes:
+            if dtype not in backend.dtypes:
+                info(f"Skipping {name} in {dtype}: it computes in {', '.join(backend.dtypes)} only.", quiet=as_json)
+                continue
+            plan.extend((name, dtype, layers, m) for layers in networks for m in batches)
+
+    info(f"Benchmark on {platform.processor() or platform.machine()}, numpy {np.__version__}; "
+         f"about {seconds:g} s per measurement.", quiet=as_json)
+    results = []
+    host_x = None
+    with progress_bar(len(plan), "Measuring", show=not as_json) as bar:
+        for name, dtype, layers, m in plan:
+            result = measure(name, dtype, layers, m, seconds=seconds, host_x=host_x)
+            results.append(result)
+            bar.update(1)
+    add_speedups(results)
+
+    if as_json:
+        emit_json({"epoch_images": EPOCH_IMAGES, "results": [r.as_dict() for r in results]})
+        return
+    header = (f"{'backend':<8} {'dtype':<8} {'layers':<20} {'batch':>6} {'train/s':>12} {'forward/s':>12} "
+              f"{'epoch':>10} {'vs python':>10} {'compile':>8}  valid")
+    click.echo(header)
+    click.echo("-" * len(header))
+    for r in results:
+        epoch = ("~" if r.epoch_extrapolated else "") + _duration(r.epoch_seconds)
+        speedup = f"{r.speedup_vs_python:,.1f}x" if r.speedup_vs_python else "-"
+        click.echo(f"{r.backend:<8} {r.dtype:<8} {'-'.join(map(str, r.layers)):<20} {r.batch_size:>6} "
+                   f"{r.train_samples_per_s:>12,.0f} {r.forward_samples_per_s:>12,.0f} {epoch:>10} "
+                   f"{speedup:>10} {r.compile_seconds:>7.2f}s  {'yes' if r.validated else 'NO'}")
+    click.echo(f"train/s, forward/s: samples per second; epoch: {EPOCH_IMAGES:,} images "
+               "(~: extrapolated from a bounded sample); compile: first-call overhead.")
+    if not all(r.validated for r in results):
+        raise click.ClickException("some backends disagree with the reference: their timings mean nothing")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,107 @@
+"""What the commands share: option parsing, JSON output, progress bars, and turning errors into one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from neuro.errors import NeuroError
+
+CLASSIC_LAYERS = "784,16,16,10"
+
+
+def parse_sizes(text: str) -> list[int]:
+    """'784,16,16,10' -> [784, 16, 16, 10], or a NeuroError that says what is wrong."""
+    try:
+        sizes = [int(part) for part in text.replace(" ", "").split(",") if part != ""]
+    except ValueError:
+        raise NeuroError(f"layer sizes must be whole numbers separated by commas, like {CLASSIC_LAYERS}; "
+                         f"got {text!r}") from None
+    if len(sizes) < 2:
+        raise NeuroError(f"give at least an input and an output layer, like {CLASSIC_LAYERS}; got {text!r}")
+    if any(n <= 0 for n in sizes):
+        raise NeuroError(f"every layer needs at least one neuron; got {text!r}")
+    return sizes
+
+
+def parse_int_list(text: str, what: str) -> list[int]:
+    """'1,10,100' -> [1, 10, 100], each positive."""
+    try:
+        values = [int(part) for part in text.replace(" ", "").split(",") if part != ""]
+    except ValueError:
+        raise NeuroError(f"{what} must be whole numbers separated by commas; got {text!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise NeuroError(f"{what} must be positive whole numbers; got {text!r}")
+    return values
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    """Print `payload` as one JSON object on the last line of standard output."""
+    click.echo(json.dumps(payload, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    """Make NumPy scalars and arrays JSON-serialisable."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def info(message: str, quiet: bool = False) -> None:
+    """A line for the person at the terminal; goes to stderr when standard output is kept for JSON."""
+    click.echo(message, err=quiet)
+
+
+def progress_bar(length: int, label: str, show: bool = True):
+    """A click progress bar on stderr, shown only when wanted and stderr is a terminal."""
+    visible = show and sys.stderr.isatty()
+    return click.progressbar(
+        length=length, label=label, file=sys.stderr if visible else _Null(), show_eta=True, show_pos=True
+    )
+
+
+class _Null:
+    """A file that swallows everything: a progress bar that shows nothing."""
+
+    def write(self, _text: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+class NeuroGroup(click.Group):
+    """A click group whose commands report a NeuroError as one line `Error: ...` and exit with status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NeuroError as error:
+            raise click.ClickException(str(error)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            raise SystemExit(130) from None
+
+
+backend_option = click.option(
+    "--backend", "-b", default=None, metavar="NAME",
+    help="Backend to compute with (see `neuro backends`). Default: $NEURO_BACKEND, else numpy.",
+)
+dtype_option = click.option(
+    "--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
+    help="Floating-point precision of the parameters and the arithmetic.",
+)
+data_option = click.option(
+    "--data", default="synthetic", show_default=True, metavar="SOURCE",
+    help="'synthetic' (built-in generated digits), 'mnist' (downloaded once to $NEURO_DATA_DIR or "
+         "~/.cache/neuro), or a folder holding the four MNIST IDX files.",
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object as the last line of standard output."
+)

@@ -1,0 +1,31 @@
+"""The `neuro` command: one click group, one module per command."""
+
+from __future__ import annotations
+
+import click
+
+import neuro
+
+from .agree import agree
+from .backends import backends
+from .bench import bench
+from .common import NeuroGroup
+from .evaluate import evaluate
+from .train import train
+
+
+@click.group(cls=NeuroGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(neuro.__version__, "--version", "-V", prog_name="neuro")
+def main() -> None:
+    """neuro: the classic digit-recognising neural network on pluggable backends.
+
+    \b
+    Train 784-16-16-10 on built-in digits:   neuro train
+    See which backends run here:              neuro backends
+    Check that all backends agree:            neuro agree
+    Measure the performance ladder:           neuro bench
+    """
+
+
+for command in (train, evaluate, backends, agree, bench):
+    main.add_command(command)

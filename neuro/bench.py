@@ -1,0 +1,130 @@
+"""The performance ladder: how fast each backend trains and runs the same network.
+
+For each backend, dtype, network and batch size, `measure` first checks that the backend agrees with the
+reference on a small case (a fast wrong answer is worth nothing), then measures on resident random data:
+
+  * compile/warm-up time: the first gradient step and the first forward call, less a steady-state call;
+  * training throughput: samples per second of back-to-back gradient steps over shuffled mini-batches;
+  * forward throughput: samples per second of the forward pass in mini-batches of the same size;
+  * time per epoch of 60,000 images, from the training throughput. Slow backends are measured on a bounded
+    sample of steps and the epoch time is extrapolated, which the result says.
+
+Each measurement runs for about `seconds` (at least `MIN_CALLS` calls). The machine is shared and noisy:
+compare backends as ratios measured in one run, never with numbers from another run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from neuro.agreement import check_backend, random_case
+from neuro.backends import get_backend
+from neuro.network import initial_parameters
+
+EPOCH_IMAGES = 60_000
+MIN_CALLS = 1
+RESIDENT_IMAGES = {"python": 2_000}
+"""Images kept resident per backend; the default is a whole epoch. Pure Python stores each pixel as a Python
+float object (32 bytes instead of 8), and at its speed only a few thousand are visited in a measurement."""
+
+
+@dataclass
+class BenchResult:
+    """One row of the ladder."""
+
+    backend: str
+    dtype: str
+    layers: list[int]
+    batch_size: int
+    validated: bool
+    train_samples_per_s: float
+    forward_samples_per_s: float
+    epoch_seconds: float
+    epoch_extrapolated: bool
+    compile_seconds: float
+    speedup_vs_python: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _rate(call: Callable[[int], int], seconds: float, synchronize: Callable[[], None]) -> tuple[float, int]:
+    """Samples per second of call(i) (which returns the samples it processed), repeated for ~seconds."""
+    samples = calls = 0
+    started = time.perf_counter()
+    while True:
+        samples += call(calls)
+        calls += 1
+        if calls >= MIN_CALLS:
+            synchronize()
+            elapsed = time.perf_counter() - started
+            if elapsed >= seconds:
+                return samples / elapsed, samples
+
+
+def validate(name: str, dtype: str, n_inputs: int, n_outputs: int) -> bool:
+    """Does the backend agree with the reference on a small network of the benchmark's input/output shape?"""
+    case = random_case([n_inputs, 7, n_outputs], batch=3, seed=1, dtype=dtype, steps=2)
+    return all(c.ok for c in check_backend(name, case))
+
+
+def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: float = 1.0, seed: int = 0,
+            host_x: np.ndarray | None = None) -> BenchResult:
+    """Validate, then measure one backend on one network and batch size (see the module docstring)."""
+    backend = get_backend(name)
+    validated = validate(name, dtype, layers[0], layers[-1])
+    rng = np.random.default_rng(seed)
+    n = min(RESIDENT_IMAGES.get(name, EPOCH_IMAGES), EPOCH_IMAGES)
+    n = max(n, batch_size)
+    if host_x is None or len(host_x) < n or host_x.shape[1] != layers[0]:
+        host_x = rng.random((n, layers[0]), dtype=np.float32)
+    labels = rng.integers(0, layers[-1], n)
+    host_y = np.eye(layers[-1], dtype=np.float32)[labels]
+    weights, biases = initial_parameters(layers, seed, init="scaled")
+    w = [backend.to_backend(a, dtype) for a in weights]
+    b = [backend.to_backend(a, dtype) for a in biases]
+    x, y = backend.to_backend(host_x[:n], dtype), backend.to_backend(host_y, dtype)
+    order = backend.to_backend(rng.permutation(n), "int64")
+    n_batches = n // batch_size
+
+    def step(i: int) -> int:
+        start = (i % n_batches) * batch_size
+        backend.train_step(w, b, x, y, order, start, start + batch_size, 0.1, "quadratic")
+        return batch_size
+
+    def forward(i: int) -> int:
+        start = (i % n_batches) * batch_size
+        backend.forward(w, b, x[start : start + batch_size])
+        return batch_size
+
+    # The first calls compile (Numba, CUDA) or warm caches; a second call gives the steady cost to subtract.
+    first = _timed(lambda: (step(0), forward(0)), backend.synchronize)
+    # (a backend so slow that one call outlasts the budget has nothing to compile: skip the second call)
+    second = _timed(lambda: (step(1), forward(1)), backend.synchronize) if first < seconds else first
+    train_rate, trained = _rate(step, seconds, backend.synchronize)
+    forward_rate, _ = _rate(forward, seconds / 2, backend.synchronize)
+    return BenchResult(
+        backend=name, dtype=dtype, layers=list(layers), batch_size=batch_size, validated=validated,
+        train_samples_per_s=train_rate, forward_samples_per_s=forward_rate,
+        epoch_seconds=EPOCH_IMAGES / train_rate, epoch_extrapolated=trained < EPOCH_IMAGES,
+        compile_seconds=max(0.0, first - second),
+    )
+
+
+def _timed(call: Callable[[], object], synchronize: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    call()
+    synchronize()
+    return time.perf_counter() - started
+
+
+def add_speedups(results: list[BenchResult]) -> None:
+    """Set each result's speedup over the python backend on the same network and batch size (float64)."""
+    python = {(tuple(r.layers), r.batch_size): r.train_samples_per_s for r in results if r.backend == "python"}
+    for r in results:
+        base = python.get((tuple(r.layers), r.batch_size))
+        r.speedup_vs_python = r.train_samples_per_s / base if base else None

@@ -1,0 +1,75 @@
+"""Data sets of 28×28 grayscale digits: the built-in synthetic digits, MNIST from a folder, MNIST downloaded.
+
+Every loader returns a `Dataset`: images as float32 rows of 784 pixels scaled to [0, 1], labels as integers
+0–9. The network's backends copy them into their own storage (and dtype) once per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neuro.errors import NeuroError
+
+IMAGE_SIDE = 28
+N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+N_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Training and test images (n, 784) float32 in [0, 1], with labels (n,) int64 in 0..9."""
+
+    name: str
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.name!r}, train={len(self.train_labels)}, test={len(self.test_labels)}, "
+            f"pixels={self.train_images.shape[1]})"
+        )
+
+    def limited(self, limit: int | None) -> Dataset:
+        """The same data with only the first `limit` training images (the test set is kept whole)."""
+        if limit is None:
+            return self
+        if limit <= 0:
+            raise NeuroError(f"--limit must be a positive number of images, got {limit}")
+        return Dataset(self.name, self.train_images[:limit], self.train_labels[:limit],
+                       self.test_images, self.test_labels)
+
+
+def one_hot(labels: np.ndarray, n_classes: int = N_CLASSES) -> np.ndarray:
+    """The desired output y for each label: 1.0 for the label's neuron, 0.0 elsewhere."""
+    y = np.zeros((len(labels), n_classes), dtype=np.float32)
+    y[np.arange(len(labels)), labels] = 1.0
+    return y
+
+
+def load_dataset(spec: str = "synthetic", limit: int | None = None) -> Dataset:
+    """Load the data named by `spec`: "synthetic", "mnist" (downloaded once) or a folder of MNIST IDX files."""
+    if spec == "synthetic":
+        from neuro.data.synthetic import load_synthetic
+
+        train_x, train_y, test_x, test_y = load_synthetic()
+    elif spec == "mnist":
+        from neuro.data.idx import read_mnist_folder
+        from neuro.data.mnist import fetch_mnist
+
+        train_x, train_y, test_x, test_y = read_mnist_folder(fetch_mnist())
+    else:
+        folder = Path(spec)
+        if not folder.is_dir():
+            raise NeuroError(
+                f"--data {spec!r} is neither 'synthetic', 'mnist' nor a folder of MNIST IDX files"
+            )
+        from neuro.data.idx import read_mnist_folder
+
+        train_x, train_y, test_x, test_y = read_mnist_folder(folder)
+    dataset = Dataset(spec, train_x, train_y.astype(np.int64), test_x, test_y.astype(np.int64))
+    return dataset.limited(limit)

@@ -1,0 +1,352 @@
+"""Synthetic handwritten-style digits, drawn from strokes: the data set that needs no download.
+
+The classic explanation of the digit network imagines a digit built from parts: a 9 is a loop up top and
+a line on the right, an 8 is two loops, a 4 is three lines, a 0 one big loop. This module takes that
+picture literally. Each class is a short list of strokes (polylines and elliptical arcs, a loop being an
+arc all the way round) in a unit box, with a few variants (a 7 with or without a crossbar, a 4 open or
+closed, a 1 with or without a serif).
+
+Every image is one writer's attempt at its digit:
+  1. each stroke parameter wobbles a little (end points, centres, radii, where an arc starts and stops),
+  2. points are sampled densely along the wobbled strokes,
+  3. a random affine map slants, scales, rotates and shifts them onto the 28×28 grid (the digit fills
+     about the central 20×20 box, as in MNIST),
+  4. the ink is splatted onto the grid and blurred by a Gaussian as wide as the writer's pen, saturates
+     at 1, and gets a little pixel noise.
+
+Everything is vectorised over images; the only Python loops run over chunks of images and over the
+(digit, variant) templates. All random numbers come from one `np.random.default_rng(seed)` in a fixed
+order, so the images depend on the seed alone, not on the chunk size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from neuro.data.paths import cache_dir
+from neuro.files import atomic_path
+
+# Bump whenever the drawing changes, so that a cache of the old digits is not taken for the new ones.
+GENERATOR_VERSION = 1
+
+SIDE = 28
+N_PIXELS = SIDE * SIDE
+N_CLASSES = 10
+CHUNK_SIZE = 4096  # images rendered at once: bounds the memory, does not change the images
+
+# How much writers vary, in the unit box (the digit's height is 1, about 20 pixels).
+POINT_JITTER = 0.05  # standard deviation of end points and arc centres
+RADIUS_JITTER = 0.10  # of the logarithm of an arc's radii
+ANGLE_JITTER = 15.0  # degrees, of where an arc starts and ends
+POINTS_PER_UNIT = 32  # samples per unit of stroke length: about 0.6 pixel apart
+NOISE = 0.04  # standard deviation of the pixel noise
+
+Arrays4 = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Line:
+    """A polyline through `points` (x, y) in the unit box, x to the right and y up."""
+
+    points: tuple[tuple[float, float], ...]
+
+    @property
+    def n_params(self) -> int:
+        return 2 * len(self.points)
+
+
+@dataclass(frozen=True)
+class Arc:
+    """An elliptical arc: centre (cx, cy), radii (rx, ry), from angle `start` to `end` in degrees.
+
+    Angles run counter-clockwise from the x axis; `end < start` draws clockwise; 360° apart is a loop.
+    """
+
+    cx: float
+    cy: float
+    rx: float
+    ry: float
+    start: float
+    end: float
+
+    @property
+    def n_params(self) -> int:
+        return 6
+
+    @property
+    def length(self) -> float:
+        """Approximate length, from the ellipse's root-mean-square radius."""
+        return math.radians(abs(self.end - self.start)) * math.sqrt((self.rx**2 + self.ry**2) / 2)
+
+
+Stroke = Line | Arc
+Variants = list[tuple[float, tuple[Stroke, ...]]]
+
+
+def stroke_table() -> dict[int, Variants]:
+    """For each digit, its variants as (probability, strokes) in the unit box, y up."""
+    serif_one = Line(((0.32, 0.78), (0.52, 1.0), (0.52, 0.0)))
+    two_hook = Arc(0.5, 0.72, 0.28, 0.27, 160, -30)
+    # A small loop where the diagonal of a 2 meets its base.
+    two_loop_base = (Arc(0.3, 0.1, 0.1, 0.09, 200, -90), Line(((0.3, 0.01), (0.82, 0.0))))
+    seven = Line(((0.2, 1.0), (0.8, 1.0), (0.42, 0.0)))
+    nine_loop = Arc(0.5, 0.7, 0.26, 0.29, 0, 360)
+    return {
+        0: [
+            (0.7, (Arc(0.5, 0.5, 0.27, 0.46, 90, 450),)),
+            (0.3, (Arc(0.5, 0.5, 0.24, 0.46, 100, 480),)),  # the pen overshoots where it began
+        ],
+        1: [
+            (0.55, (Line(((0.5, 1.0), (0.5, 0.0))),)),
+            (0.3, (serif_one,)),
+            (0.15, (serif_one, Line(((0.32, 0.0), (0.72, 0.0))))),  # serif and base
+        ],
+        2: [
+            (0.7, (two_hook, Line(((0.74, 0.585), (0.2, 0.0), (0.82, 0.0))))),
+            (0.3, (two_hook, Line(((0.74, 0.585), (0.22, 0.02))), *two_loop_base)),
+        ],
+        3: [
+            (0.7, (Arc(0.48, 0.75, 0.26, 0.24, 150, -90), Arc(0.48, 0.27, 0.3, 0.27, 90, -150))),
+            (0.3, (Line(((0.22, 1.0), (0.75, 1.0), (0.45, 0.55))), Arc(0.48, 0.27, 0.3, 0.29, 80, -150))),
+        ],
+        4: [
+            (0.5, (Line(((0.62, 1.0), (0.16, 0.34), (0.84, 0.34))), Line(((0.62, 1.0), (0.62, 0.0))))),
+            (0.5, (Line(((0.3, 1.0), (0.2, 0.4), (0.84, 0.4))), Line(((0.66, 0.78), (0.66, 0.0))))),  # open
+        ],
+        5: [
+            (1.0, (Line(((0.78, 1.0), (0.3, 1.0), (0.27, 0.57))), Arc(0.48, 0.33, 0.3, 0.3, 135, -140))),
+        ],
+        6: [
+            (1.0, (Arc(0.5, 0.29, 0.27, 0.29, 0, 360), Arc(0.76, 0.34, 0.53, 0.66, 75, 185))),
+        ],
+        7: [
+            (0.7, (seven,)),
+            (0.3, (seven, Line(((0.42, 0.5), (0.78, 0.5))))),  # crossbar
+        ],
+        8: [
+            (1.0, (Arc(0.5, 0.75, 0.22, 0.24, 0, 360), Arc(0.5, 0.27, 0.27, 0.27, 0, 360))),
+        ],
+        9: [
+            (0.6, (nine_loop, Line(((0.76, 0.72), (0.72, 0.0))))),
+            (0.4, (nine_loop, Arc(0.36, 0.7, 0.4, 0.7, 0, -90))),  # curved tail
+        ],
+    }
+
+
+STROKES = stroke_table()
+MAX_PARAMS = max(sum(s.n_params for s in strokes) for variants in STROKES.values() for _, strokes in variants)
+
+
+def jitter_strokes(strokes: tuple[Stroke, ...], eps: np.ndarray) -> list[np.ndarray]:
+    """Each stroke's parameters for m writers, wobbled by `eps` (m, MAX_PARAMS) scaled standard normals.
+
+    A line becomes its vertices (m, V, 2); an arc its rows (cx, cy, rx, ry, start, end), shape (m, 6).
+    """
+    params, column = [], 0
+    for stroke in strokes:
+        e = eps[:, column : column + stroke.n_params]
+        column += stroke.n_params
+        if isinstance(stroke, Line):
+            params.append(np.array(stroke.points) + POINT_JITTER * e.reshape(len(e), -1, 2))
+        else:
+            centre = np.array([stroke.cx, stroke.cy]) + POINT_JITTER * e[:, 0:2]
+            radii = np.array([stroke.rx, stroke.ry]) * np.exp(RADIUS_JITTER * e[:, 2:4])
+            angles = np.array([stroke.start, stroke.end]) + ANGLE_JITTER * e[:, 4:6]
+            params.append(np.concatenate([centre, radii, angles], axis=1))
+    return params
+
+
+def sample_stroke(stroke: Stroke, param: np.ndarray) -> np.ndarray:
+    """Points (m, k, 2) along one stroke for m writers; k grows with the stroke's length in the template."""
+    if isinstance(stroke, Line):
+        pieces = []
+        for i, (a, b) in enumerate(zip(stroke.points[:-1], stroke.points[1:], strict=True)):
+            k = max(2, math.ceil(POINTS_PER_UNIT * math.dist(a, b)))
+            t = np.linspace(0.0, 1.0, k)[None, :, None]
+            pieces.append(param[:, i : i + 1] * (1 - t) + param[:, i + 1 : i + 2] * t)
+        return np.concatenate(pieces, axis=1)
+    k = max(2, math.ceil(POINTS_PER_UNIT * stroke.length))
+    t = np.linspace(0.0, 1.0, k)[None, :]
+    cx, cy, rx, ry, start, end = (param[:, j : j + 1] for j in range(6))
+    angle = np.deg2rad(start + (end - start) * t)
+    return np.stack([cx + rx * np.cos(angle), cy + ry * np.sin(angle)], axis=-1)
+
+
+def random_affine(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image maps from the unit box to pixel coordinates (x, y): matrices (n, 2, 2), offsets (n, 2).
+
+    The map scales the unit height to about 20 pixels, slants (shears x by y), rotates, flips y so that
+    up in the box is up in the image, and puts the box's centre near the grid's centre.
+    """
+    height = 20.0 * rng.uniform(0.72, 0.95, n)  # of the strokes' centre lines; the ink is a little taller
+    width = height * rng.uniform(0.75, 1.2, n)
+    slant = np.clip(rng.normal(0.15, 0.18, n), -0.3, 0.6)  # most writers lean a little to the right
+    theta = np.deg2rad(rng.normal(0.0, 7.0, n))
+    shift = rng.normal(0.0, 0.8, (n, 2))
+
+    scale = np.zeros((n, 2, 2))
+    scale[:, 0, 0], scale[:, 0, 1], scale[:, 1, 1] = width, slant * height, height
+    cos, sin = np.cos(theta), np.sin(theta)
+    rotate = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], axis=1)
+    matrix = np.diag([1.0, -1.0]) @ rotate @ scale
+    offset = (SIDE - 1) / 2 + shift - matrix @ np.array([0.5, 0.5])
+    return matrix, offset
+
+
+def splat(points: np.ndarray, image_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat pixel indices and weights that lay stroke points (m, k, 2), in pixels, onto the grids.
+
+    Each step between consecutive points puts its length on its midpoint, shared bilinearly among the
+    four nearest pixels, so that the grid holds the length of ink per pixel; ink off the grid is dropped.
+    """
+    mid = (points[:, 1:] + points[:, :-1]) / 2
+    length = np.linalg.norm(points[:, 1:] - points[:, :-1], axis=-1)
+    corner = np.floor(mid).astype(np.int64)
+    frac = mid - corner
+    indices, weights = [], []
+    for dx in (0, 1):
+        for dy in (0, 1):
+            x, y = corner[..., 0] + dx, corner[..., 1] + dy
+            share = (frac[..., 0] if dx else 1 - frac[..., 0]) * (frac[..., 1] if dy else 1 - frac[..., 1])
+            inside = (x >= 0) & (x < SIDE) & (y >= 0) & (y < SIDE)
+            flat = image_index[:, None] * N_PIXELS + y * SIDE + x
+            indices.append(flat[inside])
+            weights.append((length * share)[inside])
+    return np.concatenate(indices), np.concatenate(weights)
+
+
+def render(ink_length: np.ndarray, pen: np.ndarray, pressure: np.ndarray) -> np.ndarray:
+    """Images (m, 28, 28) from ink length per pixel, blurred by a Gaussian pen of width `pen` (m,) pixels.
+
+    The blur is separable, G D Gᵀ per image with G[i, j] = g(|i - j|), and G is symmetric, so G D G;
+    g's scaling makes a long straight stroke peak at 1. The ink then saturates: a `pressure` above 1
+    widens the fully black core of the stroke.
+    """
+    sigma = pen[:, None].astype(np.float32)
+    distance = np.arange(SIDE, dtype=np.float32)
+    g = np.exp(-(distance**2) / (2 * sigma**2)) / np.sqrt(math.sqrt(2 * math.pi) * sigma)
+    g[g < 1e-6] = 0.0  # the tail is invisible, and its subnormal floats would make the products crawl
+    blur = g[:, np.abs(np.arange(SIDE)[:, None] - np.arange(SIDE)[None, :])]
+    image = blur @ ink_length.astype(np.float32) @ blur
+    image *= pressure[:, None, None].astype(np.float32)
+    return np.minimum(image, 1.0, out=image)
+
+
+@dataclass(frozen=True)
+class Writers:
+    """Everything random about n images but their pixel noise, drawn up front so that chunks are slices."""
+
+    labels: np.ndarray  # (n,) uint8, the digit each writer draws
+    variant_u: np.ndarray  # (n,) uniform in [0, 1), picks the digit's variant
+    eps: np.ndarray  # (n, MAX_PARAMS) the wobble of the stroke parameters, in units of the jitters
+    matrix: np.ndarray  # (n, 2, 2) and
+    offset: np.ndarray  # (n, 2): the affine map from the unit box to pixels
+    pen: np.ndarray  # (n,) the pen's Gaussian width in pixels
+    pressure: np.ndarray  # (n,) how far the ink saturates
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, n: int) -> Writers:
+        """n random writers, with balanced-on-average classes."""
+        labels = rng.integers(0, N_CLASSES, n).astype(np.uint8)
+        variant_u = rng.random(n)
+        tidiness = rng.uniform(0.5, 1.5, (n, 1))  # some writers are neater than others
+        eps = tidiness * rng.standard_normal((n, MAX_PARAMS))
+        matrix, offset = random_affine(rng, n)
+        pen = rng.uniform(0.7, 1.3, n)
+        pressure = rng.uniform(1.3, 2.4, n)
+        return cls(labels, variant_u, eps, matrix, offset, pen, pressure)
+
+    def __getitem__(self, rows: slice) -> Writers:
+        return Writers(*(getattr(self, f.name)[rows] for f in fields(self)))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def variant_of(variants: Variants, u: np.ndarray) -> np.ndarray:
+    """The index of the variant that each uniform draw `u` picks, by the variants' probabilities."""
+    cumulative = np.cumsum([p for p, _ in variants])
+    return np.minimum(np.searchsorted(cumulative / cumulative[-1], u, side="right"), len(variants) - 1)
+
+
+def draw_chunk(writers: Writers) -> np.ndarray:
+    """Noise-free images (m, 28, 28) for a chunk of writers: strokes template by template, one render."""
+    indices, weights = [], []
+    for digit, variants in STROKES.items():
+        variant = variant_of(variants, writers.variant_u)
+        for v, (_, strokes) in enumerate(variants):
+            who = np.flatnonzero((writers.labels == digit) & (variant == v))
+            if len(who) == 0:
+                continue
+            params = jitter_strokes(strokes, writers.eps[who])
+            for stroke, param in zip(strokes, params, strict=True):
+                pixels = sample_stroke(stroke, param) @ writers.matrix[who].transpose(0, 2, 1)
+                index, weight = splat(pixels + writers.offset[who, None, :], who)
+                indices.append(index)
+                weights.append(weight)
+    m = len(writers)
+    ink = np.bincount(np.concatenate(indices), np.concatenate(weights), minlength=m * N_PIXELS)
+    return render(ink.reshape(m, SIDE, SIDE), writers.pen, writers.pressure)
+
+
+def generate_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """n synthetic digits: images (n, 784) float32 in [0, 1] (1 = ink) and labels (n,) uint8 in 0..9."""
+    if n < 0:
+        raise ValueError(f"the number of digits must be at least 0, got {n}")
+    rng = np.random.default_rng(seed)
+    writers = Writers.draw(rng, n)
+    images = np.empty((n, N_PIXELS), dtype=np.float32)
+    amplitude = np.float32(NOISE * math.sqrt(12))  # uniform noise of standard deviation NOISE
+    for lo in range(0, n, CHUNK_SIZE):
+        hi = min(n, lo + CHUNK_SIZE)
+        clean = draw_chunk(writers[lo:hi]).reshape(hi - lo, N_PIXELS)
+        # Drawn chunk after chunk from the same stream, so the same numbers whatever CHUNK_SIZE is.
+        # Uniform rather than Gaussian noise: it looks the same and costs much less to draw.
+        noise = rng.random((hi - lo, N_PIXELS), dtype=np.float32) - np.float32(0.5)
+        images[lo:hi] = np.clip(clean + amplitude * noise, 0.0, 1.0)
+    return images, writers.labels
+
+
+def cache_path(n_train: int, n_test: int, seed: int) -> Path:
+    """Where `load_synthetic` keeps its digits; the name records everything they depend on."""
+    return cache_dir() / f"synthetic-v{GENERATOR_VERSION}-train{n_train}-test{n_test}-seed{seed}.npz"
+
+
+def read_cache(path: Path, n_train: int, n_test: int) -> Arrays4 | None:
+    """The four arrays of a cache file, or None if it is missing, unreadable or not what was asked for."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            train_x, train_y, test_x, test_y = (npz[k] for k in ("train_x", "train_y", "test_x", "test_y"))
+    except Exception:  # a damaged file fails in many ways (zip, header, pickle guard): regenerate
+        return None
+    arrays = (train_x, train_y, test_x, test_y)
+    shapes = ((n_train, N_PIXELS), (n_train,), (n_test, N_PIXELS), (n_test,))
+    dtypes = (np.float32, np.uint8, np.float32, np.uint8)
+    if any(a.shape != s or a.dtype != d for a, s, d in zip(arrays, shapes, dtypes, strict=True)):
+        return None
+    return arrays
+
+
+def load_synthetic(n_train: int = 60000, n_test: int = 10000, seed: int = 0) -> Arrays4:
+    """Training and test digits (train_x, train_y, test_x, test_y), generated once and cached as .npz.
+
+    The two sets come from independent streams spawned from `seed`, so the test digits are new writers.
+    A missing or corrupt cache file is (re)generated and written atomically.
+    """
+    path = cache_path(n_train, n_test, seed)
+    cached = read_cache(path, n_train, n_test)
+    if cached is not None:
+        return cached
+    train_seq, test_seq = np.random.SeedSequence(seed).spawn(2)
+    train_seed, test_seed = (int(s.generate_state(1, np.uint64)[0]) for s in (train_seq, test_seq))
+    train_x, train_y = generate_digits(n_train, train_seed)
+    test_x, test_y = generate_digits(n_test, test_seed)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
+    return train_x, train_y, test_x, test_y

@@ -1,0 +1,114 @@
+"""Mini-batch stochastic gradient descent: the training loop, the same for every backend.
+
+Each epoch shuffles the training images (from the seed), cuts them into mini-batches of `batch_size`, and
+asks the backend for one gradient step per mini-batch: w -= eta/m * nabla_w, b -= eta/m * nabla_b. The images,
+their desired outputs and the shuffled order stay in the backend's storage for the whole run; a mini-batch is
+only a range [start, stop) of the order. After each epoch the test set is evaluated and reported.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from neuro.costs import check_cost
+from neuro.data import Dataset, one_hot
+from neuro.errors import NeuroError
+from neuro.evaluation import evaluate_outputs, outputs_of
+from neuro.network import Network
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """What one epoch achieved: test accuracy and mean test cost after it, and its training time."""
+
+    epoch: int
+    test_accuracy: float
+    test_cost: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The hyper-parameters of a training run."""
+
+    epochs: int = 10
+    batch_size: int = 10
+    eta: float = 3.0
+    cost: str = "quadratic"
+    seed: int = 0
+
+    def check(self) -> TrainingSettings:
+        """These settings, or a NeuroError naming the first one that cannot work."""
+        if self.epochs < 1:
+            raise NeuroError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise NeuroError(f"the batch size must be at least 1, got {self.batch_size}")
+        if not self.eta > 0:
+            raise NeuroError(f"the learning rate eta must be positive, got {self.eta}")
+        check_cost(self.cost)
+        return self
+
+
+def check_fits(network: Network, data: Dataset) -> None:
+    """A NeuroError unless the network's input and output layers match the data's pixels and classes."""
+    n_pixels = data.test_images.shape[1]
+    n_classes = int(max(data.train_labels.max(initial=0), data.test_labels.max(initial=0))) + 1
+    if network.sizes[0] != n_pixels:
+        raise NeuroError(
+            f"the network's input layer has {network.sizes[0]} neurons but the images have {n_pixels} pixels"
+        )
+    if network.sizes[-1] < n_classes:
+        raise NeuroError(
+            f"the network's output layer has {network.sizes[-1]} neurons but the labels go up to "
+            f"{n_classes - 1}: it needs one output neuron per class"
+        )
+
+
+def sgd(
+    network: Network,
+    data: Dataset,
+    settings: TrainingSettings,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[EpochReport]:
+    """Train `network` on `data` by mini-batch SGD; returns one report per epoch.
+
+    `on_epoch(report)` is called after each epoch; `on_batch(n_samples)` after each group of mini-batches, with
+    the number of training samples done since the last call (for a progress bar).
+    """
+    settings.check()
+    check_fits(network, data)
+    backend = network.backend
+    n = len(data.train_labels)
+    x = network.to_backend(data.train_images)
+    y = network.to_backend(one_hot(data.train_labels, network.sizes[-1]))
+    x_test = network.to_backend(data.test_images)
+    rng = np.random.default_rng(settings.seed)
+    # Report progress every ~1% of an epoch, not per mini-batch: the callback must not cost what a step costs.
+    report_every = max(1, n // settings.batch_size // 100)
+    reports = []
+    for epoch in range(1, settings.epochs + 1):
+        started = time.perf_counter()
+        order = backend.to_backend(rng.permutation(n), "int64")
+        reported = 0
+        for count, start in enumerate(range(0, n, settings.batch_size), start=1):
+            stop = min(start + settings.batch_size, n)
+            backend.train_step(
+                network.weights, network.biases, x, y, order, start, stop, settings.eta, settings.cost
+            )
+            if on_batch is not None and (count % report_every == 0 or stop == n):
+                on_batch(stop - reported)
+                reported = stop
+        backend.synchronize()
+        seconds = time.perf_counter() - started
+        outputs = outputs_of(network, x_test, len(data.test_labels))
+        evaluation = evaluate_outputs(outputs, data.test_labels, settings.cost)
+        report = EpochReport(epoch, evaluation.accuracy, evaluation.cost, seconds)
+        reports.append(report)
+        if on_epoch is not None:
+            on_epoch(report)
+    return reports

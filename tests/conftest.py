@@ -1,0 +1,23 @@
+"""Shared test setup.
+
+The CUDA backend is tested on every run: without a GPU it runs on Numba's CUDA simulator, which must be
+switched on before numba.cuda is first imported, hence here. Set NEURO_TEST_REAL_GPU=1 to test a real GPU.
+"""
+
+import os
+import tempfile
+
+if os.environ.get("NEURO_TEST_REAL_GPU") != "1":
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+# Generated data and downloads go to a fresh folder, never the user's ~/.cache (set before anything loads data).
+os.environ["NEURO_DATA_DIR"] = tempfile.mkdtemp(prefix="neuro-test-data-")
+
+from hypothesis import settings  # noqa: E402
+
+# Hypothesis: no deadline (compiled backends compile on first use; the simulator is slow), and a fixed
+# derandomised profile in CI so that a red run can be reproduced exactly.
+settings.register_profile("default", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+

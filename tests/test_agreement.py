@@ -1,0 +1,109 @@
+"""Every registered backend computes the same network: property tests against the reference (neuro.agreement).
+
+Hypothesis draws the network (depth and widths, including widths such as 1, 3, 17 and 33 that are not
+multiples of a GPU block), the weights (from tiny to magnitudes of 1000 that saturate every sigmoid), the
+inputs and targets, the batch size, the cost and the learning rate. For each draw, forward outputs, the
+gradient, and the parameters after one and several steps must lie within the rounding-error bound that
+neuro.agreement computes for that very case.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backends_under_test import backend_dtype_params, is_simulated
+from neuro.agreement import check_backend, compare, random_case, reference, run
+from neuro.backends import get_backend
+from neuro.backends.ops_numpy import NumpyBackend
+from neuro.costs import COSTS
+
+WIDTHS = st.sampled_from([1, 2, 3, 5, 8, 16, 17, 31, 33, 40])
+SCALES = st.sampled_from([0.01, 0.3, 1.0, 3.0, 30.0, 1000.0])
+
+
+@st.composite
+def cases(draw, dtype: str, small: bool):
+    """A random agreement case; `small` keeps it cheap for simulated backends."""
+    depth = draw(st.integers(1, 2 if small else 4))
+    sizes = [draw(WIDTHS) for _ in range(depth + 1)]
+    if small:
+        sizes = [min(n, 17) for n in sizes]
+    return random_case(
+        sizes,
+        batch=draw(st.sampled_from([1, 3, 10] if small else [1, 2, 3, 10, 17, 33])),
+        seed=draw(st.integers(0, 2**32 - 1)),
+        weight_scale=draw(SCALES),
+        cost=draw(st.sampled_from(COSTS)),
+        dtype=dtype,
+        steps=draw(st.integers(1, 2 if small else 3)),
+        eta=draw(st.sampled_from([0.1, 0.5, 3.0])),
+    )
+
+
+def assert_agrees(name, case):
+    failures = [c for c in check_backend(name, case) if not c.ok]
+    assert not failures, f"{name} disagrees with the reference on {case.sizes}: {failures}"
+
+
+@pytest.mark.parametrize(("name", "dtype"), backend_dtype_params())
+def test_backend_agrees_with_reference_on_random_networks(name, dtype):
+    small = is_simulated(name) or name == "python"
+
+    @settings(max_examples=12 if is_simulated(name) else 40, suppress_health_check=[HealthCheck.too_slow])
+    @given(case=cases(dtype, small))
+    def check(case):
+        assert_agrees(name, case)
+
+    check()
+
+
+@pytest.mark.parametrize(("name", "dtype"), backend_dtype_params())
+def test_backend_agrees_on_the_classic_network(name, dtype):
+    sizes = [784, 16, 16, 10] if not is_simulated(name) else [784, 16, 10]
+    for cost in COSTS:
+        assert_agrees(name, random_case(sizes, batch=10, seed=7, cost=cost, dtype=dtype, steps=2))
+
+
+def test_agreement_catches_a_backend_that_forgets_the_bias_update():
+    """The oracle can fail: a backend with one term missing is far outside the bound."""
+
+    class Broken(NumpyBackend):
+        def train_step(self, weights, biases, x, y, order, start, stop, eta, cost):
+            saved = [b.copy() for b in biases]
+            super().train_step(weights, biases, x, y, order, start, stop, eta, cost)
+            for b, old in zip(biases, saved):
+                b[:] = old
+
+    case = random_case([20, 7, 4], batch=5, seed=3)
+    values, bounds = reference(case)
+    failed = {c.quantity for c in compare("broken", case, run(Broken(), case), values, bounds) if not c.ok}
+    assert failed == {"b_1", "b_n", "w_n"}  # w_n: later steps see the wrong biases
+
+
+def test_agreement_catches_a_transposed_gradient_index():
+    class Broken(NumpyBackend):
+        def gradient(self, *args):
+            nabla_w, nabla_b = super().gradient(*args)
+            nabla_w[0] = nabla_w[0][::-1].copy()  # neurons' rows swapped
+            return nabla_w, nabla_b
+
+    case = random_case([6, 5, 3], batch=4, seed=5)
+    values, bounds = reference(case)
+    failed = {c.quantity for c in compare("broken", case, run(Broken(), case), values, bounds) if not c.ok}
+    assert "nabla_w" in failed
+
+
+def test_float32_bound_is_looser_than_float64_but_still_tight_on_gentle_weights():
+    case64 = random_case([30, 10, 5], batch=4, seed=2, dtype="float64")
+    case32 = random_case([30, 10, 5], batch=4, seed=2, dtype="float32")
+    bound64 = reference(case64)[1]["outputs"][0].max()
+    bound32 = reference(case32)[1]["outputs"][0].max()
+    assert bound64 < 1e-12
+    assert bound64 < bound32 < 1e-4
+
+
+def test_numpy_backend_in_float32_really_computes_in_float32():
+    backend = get_backend("numpy")
+    w = backend.to_backend(np.ones((2, 3)), "float32")
+    assert w.dtype == np.float32
