@@ -19,9 +19,8 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
-from neuro.errors import NeuroError
-
 from neuro.costs import COSTS
+from neuro.errors import NeuroError
 
 from .base import Backend
 

@@ -12,7 +12,14 @@ from neuro.network import INITS, Network
 from neuro.training import EpochReport, TrainingSettings, sgd
 
 from .common import (
-    CLASSIC_LAYERS, backend_option, data_option, dtype_option, emit_json, info, json_option, parse_sizes,
+    CLASSIC_LAYERS,
+    backend_option,
+    data_option,
+    dtype_option,
+    emit_json,
+    info,
+    json_option,
+    parse_sizes,
     progress_bar,
 )
 

@@ -9,10 +9,10 @@ neuro.agreement computes for that very case.
 
 import numpy as np
 import pytest
+from backends_under_test import backend_dtype_params, is_simulated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backends_under_test import backend_dtype_params, is_simulated
 from neuro.agreement import check_backend, compare, random_case, reference, run
 from neuro.backends import get_backend
 from neuro.backends.ops_numpy import NumpyBackend

@@ -4,8 +4,8 @@ import warnings
 
 import numpy as np
 import pytest
-
 from backends_under_test import backend_dtype_params, backend_params
+
 from neuro.agreement import random_case
 from neuro.backends import get_backend
 from neuro.costs import COSTS, mean_cost

@@ -8,7 +8,13 @@ import pytest
 
 from neuro import NeuroError
 from neuro.backends import (
-    REGISTRY, BackendInfo, Backend, backend_status, default_backend_name, get_backend, list_backends,
+    REGISTRY,
+    Backend,
+    BackendInfo,
+    backend_status,
+    default_backend_name,
+    get_backend,
+    list_backends,
 )
 
 
