@@ -25,8 +25,11 @@ from .common import CLASSIC_LAYERS, emit_json, info, json_option, parse_int_list
               help="float64, float32, or both as 'float64,float32'.")
 @click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
               help="Time spent measuring each throughput.")
+@click.option("--plot", "plot_path", default=None, metavar="FILE.png",
+              help="Draw the ladder (training samples/s, log scale, speedups on the bars) into this PNG "
+                   "(needs the plot extra).")
 @json_option
-def bench(names, layer_specs, batch_sizes, dtypes, seconds, as_json):
+def bench(names, layer_specs, batch_sizes, dtypes, seconds, plot_path, as_json):
     """Measure training and forward throughput of each backend on the same network.
 
     Every backend is first checked against the reference on a small case, then timed on resident random
@@ -38,6 +41,7 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, as_json):
       neuro bench                                          # classic network, batch 10, every backend
       neuro bench --backends numpy,numba --batch-size 1,10,100,1000
       neuro bench --layers 784,16,16,10 --layers 784,1024,1024,10 --batch-size 256
+      neuro bench --plot ladder.png                        # the ladder as a bar chart
     """
     chosen = [n.strip() for n in names.split(",")] if names else available_backends()
     specs = [part for spec in (layer_specs or (CLASSIC_LAYERS,)) for part in spec.split(";") if part.strip()]
@@ -47,6 +51,10 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, as_json):
     for d in wanted_dtypes:
         if d not in ("float64", "float32"):
             raise click.BadParameter(f"{d!r} is not float64 or float32", param_hint="--dtype")
+    if plot_path:  # fail now, not after the measurements
+        from neuro.plots import prepare_plot
+
+        prepare_plot(plot_path)
     plan = []
     for name in chosen:
         backend = get_backend(name)
@@ -66,6 +74,11 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, as_json):
             results.append(result)
             bar.update(1)
     add_speedups(results)
+    if plot_path:
+        from neuro.plots import plot_ladder
+
+        plot_ladder(results, plot_path)
+        info(f"Saved the plot to {plot_path}", quiet=as_json)
 
     if as_json:
         emit_json({"epoch_images": EPOCH_IMAGES, "results": [r.as_dict() for r in results]})

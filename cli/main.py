@@ -11,6 +11,8 @@ from .backends import backends
 from .bench import bench
 from .common import NeuroGroup
 from .evaluate import evaluate
+from .predict import predict
+from .show import show
 from .train import train
 
 
@@ -27,5 +29,5 @@ def main() -> None:
     """
 
 
-for command in (train, evaluate, backends, agree, bench):
+for command in (train, evaluate, backends, agree, bench, show, predict):
     main.add_command(command)

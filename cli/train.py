@@ -40,8 +40,11 @@ from .common import (
 @click.option("--limit", type=int, default=None, metavar="N", help="Train on the first N training images only.")
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Save the trained model (.npz) here.")
+@click.option("--plot", "plot_path", default=None, metavar="FILE.png",
+              help="Draw test accuracy and cost per epoch into this PNG (needs the plot extra).")
 @json_option
-def train(backend, data, layers, epochs, batch_size, eta, cost, dtype, init, seed, limit, save_path, as_json):
+def train(backend, data, layers, epochs, batch_size, eta, cost, dtype, init, seed, limit, save_path, plot_path,
+          as_json):
     """Train a network on the digits and report test accuracy after every epoch.
 
     \b
@@ -50,9 +53,14 @@ def train(backend, data, layers, epochs, batch_size, eta, cost, dtype, init, see
       neuro train --epochs 3 --save model.npz
       neuro train --backend python --limit 2000 --epochs 1
       neuro train --data mnist --cost cross-entropy --eta 0.5
+      neuro train --plot curve.png                 # accuracy and cost per epoch as a picture
     """
     settings = TrainingSettings(epochs=epochs, batch_size=batch_size, eta=eta, cost=cost, seed=seed).check()
     sizes = parse_sizes(layers)
+    if plot_path:  # fail now, not after the training
+        from neuro.plots import prepare_plot
+
+        prepare_plot(plot_path)
     network = Network(sizes, backend=backend, dtype=dtype, seed=seed, init=init)
     dataset = load_dataset(data, limit=limit)
     n_train = len(dataset.train_labels)
@@ -74,6 +82,11 @@ def train(backend, data, layers, epochs, batch_size, eta, cost, dtype, init, see
     if save_path:
         save_model(network, save_path, cost=cost)
         info(f"Saved the model to {save_path}", quiet=as_json)
+    if plot_path:
+        from neuro.plots import plot_training
+
+        plot_training(reports, plot_path, title=f"{network.sizes} on {dataset.name}: after each epoch")
+        info(f"Saved the plot to {plot_path}", quiet=as_json)
     final = reports[-1]
     info(f"Final test accuracy {final.test_accuracy:.2%} after {epochs} epochs in {total:.1f} s.", quiet=as_json)
     if as_json:

@@ -1,5 +1,7 @@
 """Saving and loading models: round trip, atomic writes, no pickle, clear errors for bad files."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,13 @@ def test_round_trip_keeps_parameters_and_metadata(tmp_path):
 def test_save_leaves_no_temporary_files(tmp_path):
     save_model(Network([4, 2]), tmp_path / "m.npz")
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    save_model(Network([4, 2]), tmp_path / "m.npz")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_nothing_else(tmp_path):
