@@ -83,6 +83,29 @@ class Backend(Protocol):
         """
         ...
 
+    def train_steps(
+        self, weights: list[Stored], biases: list[Stored], x: Stored, y: Stored,
+        order: Stored, start: int, stop: int, batch_size: int, eta: float, cost: str,
+    ) -> None:
+        """Consecutive gradient steps on the mini-batches order[start:start+batch_size], ... up to order[:stop].
+
+        The last mini-batch may be shorter. Equal to one `train_step` per mini-batch; the training loop and the
+        benchmark call this, a stretch of an epoch at a time, so that a compiled backend can run the loop over
+        mini-batches without coming back to Python between them.
+        """
+        ...
+
     def synchronize(self) -> None:
         """Wait until all queued work is done (a no-op except on asynchronous devices); used when timing."""
         ...
+
+
+class StepByStep:
+    """What most backends share: `train_steps` as a Python loop of `train_step`, and nothing to synchronize."""
+
+    def train_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost) -> None:
+        for first in range(start, stop, batch_size):
+            self.train_step(weights, biases, x, y, order, first, min(first + batch_size, stop), eta, cost)
+
+    def synchronize(self) -> None:
+        pass

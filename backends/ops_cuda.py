@@ -34,6 +34,8 @@ import numpy as np
 
 from neuro.errors import NeuroError
 
+from .base import StepByStep
+
 INSTALL_HINT = "pip install 'neuro[cuda]'"
 SIMULATED_NOTE = "simulated (NUMBA_ENABLE_CUDASIM=1): Numba's CUDA simulator, slow, for testing"
 
@@ -167,7 +169,7 @@ def _sizes(weights: list[Any]) -> tuple[int, ...]:
 # The backend
 
 
-class CudaBackend:
+class CudaBackend(StepByStep):
     """Numba CUDA device arrays and kernels; see the module docstring for what is launched when."""
 
     name = "cuda"

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import StepByStep
+
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-z), computed in place on z as 1/2 + 1/2 tanh(z/2), which is the same function.
@@ -67,7 +69,7 @@ def backprop_deltas(
     return deltas[::-1]
 
 
-class NumpyBackend:
+class NumpyBackend(StepByStep):
     """NumPy arrays; one matrix product per layer per mini-batch."""
 
     name = "numpy"
@@ -99,9 +101,6 @@ class NumpyBackend:
         for w, b, delta, a_prev in zip(weights, biases, deltas, activations):
             w -= delta.T @ a_prev
             b -= delta.sum(axis=0)
-
-    def synchronize(self) -> None:
-        pass
 
 
 def unavailable_reason() -> str | None:

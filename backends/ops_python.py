@@ -25,6 +25,8 @@ import numpy as np
 
 from neuro.errors import NeuroError
 
+from .base import StepByStep
+
 Vector = list[float]
 Matrix = list[list[float]]
 
@@ -69,7 +71,7 @@ def backprop(weights: list[Matrix], biases: list[Vector], x: Vector, y: Vector, 
     return activations, deltas[::-1]
 
 
-class PythonBackend:
+class PythonBackend(StepByStep):
     """Lists of floats, loops and math.exp."""
 
     name = "python"
@@ -112,9 +114,6 @@ class PythonBackend:
                     c = step * delta_j
                     w[j] = [w_jk - c * a_k for w_jk, a_k in zip(w[j], a)]
                     b[j] -= c
-
-    def synchronize(self) -> None:
-        pass
 
 
 def unavailable_reason() -> str | None:

@@ -10,7 +10,17 @@ import numpy as np
 from neuro.backends import available_backends, get_backend
 from neuro.bench import EPOCH_IMAGES, add_speedups, measure
 
-from .common import CLASSIC_LAYERS, emit_json, info, json_option, parse_int_list, parse_sizes, progress_bar
+from .common import (
+    CLASSIC_LAYERS,
+    apply_threads,
+    emit_json,
+    info,
+    json_option,
+    parse_int_list,
+    parse_sizes,
+    progress_bar,
+    threads_option,
+)
 
 
 @click.command()
@@ -23,13 +33,14 @@ from .common import CLASSIC_LAYERS, emit_json, info, json_option, parse_int_list
               help="Mini-batch size, or a comma-separated list for a sweep.")
 @click.option("--dtype", "dtypes", default="float64", show_default=True, metavar="D[,D...]",
               help="float64, float32, or both as 'float64,float32'.")
+@threads_option
 @click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
               help="Time spent measuring each throughput.")
 @click.option("--plot", "plot_path", default=None, metavar="FILE.png",
               help="Draw the ladder (training samples/s, log scale, speedups on the bars) into this PNG "
                    "(needs the plot extra).")
 @json_option
-def bench(names, layer_specs, batch_sizes, dtypes, seconds, plot_path, as_json):
+def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, as_json):
     """Measure training and forward throughput of each backend on the same network.
 
     Every backend is first checked against the reference on a small case, then timed on resident random
@@ -58,6 +69,7 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, plot_path, as_json):
     plan = []
     for name in chosen:
         backend = get_backend(name)
+        apply_threads(backend, threads, strict=False)
         for dtype in wanted_dtypes:
             if dtype not in backend.dtypes:
                 info(f"Skipping {name} in {dtype}: it computes in {', '.join(backend.dtypes)} only.", quiet=as_json)

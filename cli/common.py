@@ -102,6 +102,23 @@ data_option = click.option(
     help="'synthetic' (built-in generated digits), 'mnist' (downloaded once to $NEURO_DATA_DIR or "
          "~/.cache/neuro), or a folder holding the four MNIST IDX files.",
 )
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None, metavar="N",
+    help="CPU threads for backends that use several cores (numba). Default: NUMBA_NUM_THREADS, else all cores.",
+)
+
+
+def apply_threads(backend, threads: int | None, strict: bool = True) -> None:
+    """Ask `backend` to use `threads` threads; a backend without threads refuses (or, not strict, ignores it)."""
+    if threads is None:
+        return
+    set_threads = getattr(backend, "set_threads", None)  # a capability, offered by multi-core backends
+    if set_threads is not None:
+        set_threads(threads)
+    elif strict:
+        raise NeuroError(f"--threads: the {backend.name} backend does not run on several threads")
+
+
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object as the last line of standard output."
 )

@@ -13,6 +13,7 @@ from neuro.training import EpochReport, TrainingSettings, sgd
 
 from .common import (
     CLASSIC_LAYERS,
+    apply_threads,
     backend_option,
     data_option,
     dtype_option,
@@ -21,6 +22,7 @@ from .common import (
     json_option,
     parse_sizes,
     progress_bar,
+    threads_option,
 )
 
 
@@ -38,12 +40,14 @@ from .common import (
               help="Initial weights: classic N(0,1), or scaled N(0,1/n_in).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for the initial weights and shuffling.")
 @click.option("--limit", type=int, default=None, metavar="N", help="Train on the first N training images only.")
+@threads_option
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Save the trained model (.npz) here.")
 @click.option("--plot", "plot_path", default=None, metavar="FILE.png",
               help="Draw test accuracy and cost per epoch into this PNG (needs the plot extra).")
 @json_option
-def train(backend, data, layers, epochs, batch_size, eta, cost, dtype, init, seed, limit, save_path, plot_path,
+def train(backend, data, layers, epochs, batch_size, eta, cost, dtype, init, seed, limit, threads, save_path,
+          plot_path,
           as_json):
     """Train a network on the digits and report test accuracy after every epoch.
 
@@ -62,6 +66,7 @@ def train(backend, data, layers, epochs, batch_size, eta, cost, dtype, init, see
 
         prepare_plot(plot_path)
     network = Network(sizes, backend=backend, dtype=dtype, seed=seed, init=init)
+    apply_threads(network.backend, threads)
     dataset = load_dataset(data, limit=limit)
     n_train = len(dataset.train_labels)
     info(f"Training {network} on {n_train} {dataset.name} images, testing on {len(dataset.test_labels)}; "

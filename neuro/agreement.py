@@ -97,11 +97,11 @@ def run(backend: Backend, case: Case) -> dict[str, list[np.ndarray]]:
     result = {"outputs": [back(backend.forward(weights, biases, x))]}
     nabla_w, nabla_b = backend.gradient(weights, biases, x, y, order, 0, case.batch, case.cost)
     result["nabla_w"], result["nabla_b"] = [back(g) for g in nabla_w], [back(g) for g in nabla_b]
-    for step in range(case.steps):
-        start = step * case.batch
-        backend.train_step(weights, biases, x, y, order, start, start + case.batch, case.eta, case.cost)
-        if step == 0:
-            result["w_1"], result["b_1"] = [back(w) for w in weights], [back(b) for b in biases]
+    # The first step through train_step, the others through train_steps: the training loop uses both.
+    backend.train_step(weights, biases, x, y, order, 0, case.batch, case.eta, case.cost)
+    result["w_1"], result["b_1"] = [back(w) for w in weights], [back(b) for b in biases]
+    backend.train_steps(weights, biases, x, y, order, case.batch, case.steps * case.batch, case.batch,
+                        case.eta, case.cost)
     backend.synchronize()
     result["w_n"], result["b_n"] = [back(w) for w in weights], [back(b) for b in biases]
     return result

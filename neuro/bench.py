@@ -4,7 +4,8 @@ For each backend, dtype, network and batch size, `measure` first checks that the
 reference on a small case (a fast wrong answer is worth nothing), then measures on resident random data:
 
   * compile/warm-up time: the first gradient step and the first forward call, less a steady-state call;
-  * training throughput: samples per second of back-to-back gradient steps over shuffled mini-batches;
+  * training throughput: samples per second of back-to-back gradient steps over shuffled mini-batches, run
+    as the training loop runs them (`Backend.train_steps`, a stretch of mini-batches per call);
   * forward throughput: samples per second of the forward pass in mini-batches of the same size;
   * time per epoch of 60,000 images, from the training throughput. Slow backends are measured on a bounded
     sample of steps and the epoch time is extrapolated, which the result says.
@@ -90,11 +91,24 @@ def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: 
     x, y = backend.to_backend(host_x[:n], dtype), backend.to_backend(host_y, dtype)
     order = backend.to_backend(rng.permutation(n), "int64")
     n_batches = n // batch_size
+    cursor, stretch = 0, 1  # the next mini-batch, and how many one call runs (doubled while calls are quick)
 
     def step(i: int) -> int:
         start = (i % n_batches) * batch_size
         backend.train_step(w, b, x, y, order, start, start + batch_size, 0.1, "quadratic")
         return batch_size
+
+    def train(_: int) -> int:
+        # As in training: consecutive mini-batches per call (see Backend.train_steps).
+        nonlocal cursor, stretch
+        steps = min(stretch, n_batches - cursor)
+        started = time.perf_counter()
+        backend.train_steps(w, b, x, y, order, cursor * batch_size, (cursor + steps) * batch_size, batch_size,
+                            0.1, "quadratic")
+        if time.perf_counter() - started < seconds / 100:
+            stretch = min(2 * stretch, n_batches)
+        cursor = (cursor + steps) % n_batches
+        return steps * batch_size
 
     def forward(i: int) -> int:
         start = (i % n_batches) * batch_size
@@ -105,7 +119,7 @@ def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: 
     first = _timed(lambda: (step(0), forward(0)), backend.synchronize)
     # (a backend so slow that one call outlasts the budget has nothing to compile: skip the second call)
     second = _timed(lambda: (step(1), forward(1)), backend.synchronize) if first < seconds else first
-    train_rate, trained = _rate(step, seconds, backend.synchronize)
+    train_rate, trained = _rate(train, seconds, backend.synchronize)
     forward_rate, _ = _rate(forward, seconds / 2, backend.synchronize)
     return BenchResult(
         backend=name, dtype=dtype, layers=list(layers), batch_size=batch_size, validated=validated,

@@ -88,21 +88,19 @@ def sgd(
     y = network.to_backend(one_hot(data.train_labels, network.sizes[-1]))
     x_test = network.to_backend(data.test_images)
     rng = np.random.default_rng(settings.seed)
-    # Report progress every ~1% of an epoch, not per mini-batch: the callback must not cost what a step costs.
-    report_every = max(1, n // settings.batch_size // 100)
+    # The backend runs a stretch of about 1% of an epoch per call (whole mini-batches), so that progress is
+    # reported without costing what a step costs, and a compiled backend stays compiled between mini-batches.
+    stretch = max(1, n // settings.batch_size // 100) * settings.batch_size
     reports = []
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
         order = backend.to_backend(rng.permutation(n), "int64")
-        reported = 0
-        for count, start in enumerate(range(0, n, settings.batch_size), start=1):
-            stop = min(start + settings.batch_size, n)
-            backend.train_step(
-                network.weights, network.biases, x, y, order, start, stop, settings.eta, settings.cost
-            )
-            if on_batch is not None and (count % report_every == 0 or stop == n):
-                on_batch(stop - reported)
-                reported = stop
+        for start in range(0, n, stretch):
+            stop = min(start + stretch, n)
+            backend.train_steps(network.weights, network.biases, x, y, order, start, stop,
+                                settings.batch_size, settings.eta, settings.cost)
+            if on_batch is not None:
+                on_batch(stop - start)
         backend.synchronize()
         seconds = time.perf_counter() - started
         outputs = outputs_of(network, x_test, len(data.test_labels))

@@ -4,7 +4,9 @@ The CUDA backend is tested on every run: without a GPU it runs on Numba's CUDA s
 switched on before numba.cuda is first imported, hence here. Set NEURO_TEST_REAL_GPU=1 to test a real GPU.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 if os.environ.get("NEURO_TEST_REAL_GPU") != "1":
@@ -12,6 +14,7 @@ if os.environ.get("NEURO_TEST_REAL_GPU") != "1":
 
 # Generated data and downloads go to a fresh folder, never the user's ~/.cache (set before anything loads data).
 os.environ["NEURO_DATA_DIR"] = tempfile.mkdtemp(prefix="neuro-test-data-")
+atexit.register(shutil.rmtree, os.environ["NEURO_DATA_DIR"], ignore_errors=True)
 
 from hypothesis import settings  # noqa: E402
 

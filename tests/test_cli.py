@@ -130,6 +130,7 @@ def _assert_one_line_error(result, fragment):
         (["evaluate", "/no/such/model.npz"], "does not exist"),
         (["bench", "--batch-size", "0"], "positive whole numbers"),
         (["agree", "--backends", "tpu"], "unknown backend"),
+        (["train", "--backend", "numpy", "--threads", "2"], "does not run on several threads"),
     ],
 )
 def test_bad_input_gives_one_clear_error_line(args, fragment):
