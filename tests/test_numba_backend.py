@@ -1,0 +1,103 @@
+"""What the generic tests over the registry cannot see of the numba backend.
+
+It runs a step in one of three ways, chosen by the size of the step: compiled loops on one thread, the same
+loops shared out between threads, or NumPy's BLAS for large matrix products. The generic agreement tests
+draw small cases, which all take the first way; here each way is forced in turn and checked against the
+reference. Also: a stretch of steps in one compiled call equals one call per step, the thread setting, and
+the compiled code cached on disk for the next process.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from neuro import NeuroError
+from neuro.agreement import compare, random_case, reference, run
+from neuro.backends import backend_status
+
+pytestmark = pytest.mark.skipif(not backend_status("numba").available,
+                                reason=f"numba unavailable: {backend_status('numba').reason}")
+
+ops_numba = pytest.importorskip("neuro.backends.ops_numba")
+
+CLASSIC = [784, 16, 16, 10]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("path", [ops_numba.SERIAL, ops_numba.PARALLEL, ops_numba.BLAS])
+@pytest.mark.parametrize(("sizes", "batch"), [([33, 17, 5, 3], 7), ([17, 1, 3], 1), ([5, 9, 2], 10)])
+def test_every_way_of_running_a_step_agrees_with_the_reference(monkeypatch, path, dtype, sizes, batch):
+    backend = ops_numba.create()
+    monkeypatch.setattr(backend, "path", lambda m, weights, blas=True: path)
+    for cost in ("quadratic", "cross-entropy"):
+        case = random_case(sizes, batch, seed=batch, cost=cost, dtype=dtype, steps=2)
+        values, bounds = reference(case)
+        failures = [c for c in compare("numba", case, run(backend, case), values, bounds) if not c.ok]
+        assert not failures, f"the {path} path disagrees with the reference: {failures}"
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("path", [ops_numba.SERIAL, ops_numba.PARALLEL, ops_numba.BLAS])
+def test_a_stretch_of_steps_in_one_call_equals_one_call_per_step(monkeypatch, path, dtype):
+    backend = ops_numba.create()
+    monkeypatch.setattr(backend, "path", lambda m, weights, blas=True: path)
+    case = random_case([33, 17, 5, 3], 10, seed=3, dtype=dtype, steps=3)
+    order = case.order[:27]  # mini-batches of 10, 10 and a shorter last one of 7
+    results = []
+    for stretch in (True, False):
+        w = [backend.to_backend(a, dtype) for a in case.weights]
+        b = [backend.to_backend(a, dtype) for a in case.biases]
+        x, y = backend.to_backend(case.x, dtype), backend.to_backend(case.y, dtype)
+        if stretch:
+            backend.train_steps(w, b, x, y, order, 0, len(order), 10, 3.0, "quadratic")
+        else:
+            for first in range(0, len(order), 10):
+                backend.train_step(w, b, x, y, order, first, min(first + 10, len(order)), 3.0, "quadratic")
+        results.append(w + b)
+    for got, expected in zip(*results, strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_small_steps_run_on_one_thread_and_large_ones_in_blas():
+    backend = ops_numba.create()
+    weights = [np.empty((n_out, n_in)) for n_in, n_out in zip(CLASSIC, CLASSIC[1:])]
+    assert backend.path(10, weights) == ops_numba.SERIAL
+    assert backend.path(1000, weights) == ops_numba.BLAS
+    backend.set_threads(1)
+    assert backend.path(100, weights) == ops_numba.SERIAL
+
+
+def test_threads_can_be_set_within_numbas_limit():
+    import numba
+
+    backend = ops_numba.create()
+    limit = numba.config.NUMBA_NUM_THREADS
+    assert backend.threads == limit
+    backend.set_threads(1)
+    assert backend.threads == 1 and "threads=1" in repr(backend)
+    for wrong in (0, limit + 1):
+        with pytest.raises(NeuroError, match="NUMBA_NUM_THREADS"):
+            backend.set_threads(wrong)
+
+
+def test_a_second_process_loads_the_compiled_step_from_disk_instead_of_compiling():
+    code = textwrap.dedent("""
+        import numpy as np
+        from neuro.backends import get_backend
+        from neuro.backends.ops_numba import steps_serial
+        rng = np.random.default_rng(0)
+        sizes = [784, 16, 16, 10]
+        w = [rng.standard_normal((o, i)) for i, o in zip(sizes, sizes[1:])]
+        b = [rng.standard_normal(o) for o in sizes[1:]]
+        x, y = rng.random((20, 784)), rng.random((20, 10))
+        get_backend("numba").train_step(w, b, x, y, np.arange(20), 0, 10, 3.0, "quadratic")
+        stats = steps_serial.stats
+        print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+    """)
+    outputs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+               for _ in range(2)]
+    hits, misses = map(int, outputs[-1].split())
+    assert (hits, misses) == (1, 0), f"the second process compiled again: {outputs}"
