@@ -27,6 +27,11 @@ What changed, and why it is fast:
   each activation serves four rows, and each running sum is loaded and stored once per four samples, the
   last four adding it into the weights in the same pass. This "register blocking" is the main trick of every
   fast matrix product (the tiles are written out by hand: they are what the CPU's registers hold).
+* Plain loops for narrow layers. A layer of at most `NARROW` inputs (the 16-wide hidden layers of the classic
+  network) skips the tiles and goes a sample at a time: its sums are a few SIMD instructions long, and setting
+  up a tile (slices, padding, the 4x4 deltas) cost more than the arithmetic.
+* The inputs read where they lie. The first layer reads its inputs, the rows x[order[s]] of the mini-batch,
+  straight from x, in the forward pass and in the gradient, instead of first copying them into a buffer.
 * Sums the compiler may reorder. The sums of products, and nothing else, are compiled with
   `fastmath={"reassoc", "contract"}`: the compiler may then split a sum into partial sums that run side by
   side in SIMD lanes, as BLAS does, and fuse a*b+c into one instruction. That changes the rounding the way
@@ -51,9 +56,12 @@ What changed, and why it is fast:
 
 Layout. The compiled code takes the per-layer weights and biases as tuples (Numba compiles a tuple of arrays
 of one type well; a Python list of arrays it cannot). A mini-batch's `activations` has one row per sample
-holding [a^0 | a^1 | ... | a^L] side by side, a^0 copied from x; `offsets[l]` is the column where layer l
-starts. `deltas` has the same layout (its a^0 columns unused), so a^l and delta^l share their columns.
-The forward pass alone (evaluation) goes through a buffer of BLOCK such rows and keeps only a^L.
+holding [a^0 | a^1 | ... | a^L] side by side; `offsets[l]` is the column where layer l starts. The a^0
+columns are filled only by `all_activations`, which returns them: the steps and the forward pass read a^0
+from x itself, through a row map (`rows`: the mini-batch's part of `order`; `samples`: 0, 1, 2, ... for the
+rows of `activations` themselves). `deltas` has the same layout (its a^0 columns unused), so a^l and
+delta^l share their columns. The forward pass alone (evaluation) goes through a buffer of BLOCK such rows
+and keeps only a^L.
 
 Indexing. The innermost loops index a row taken out once (`a = activations[s, k0:j0]`, `w[j]`) with the
 loop variable itself, never `activations[s, k0 + k]`: Numba allows negative indices (counted from the end)
@@ -86,6 +94,11 @@ SUMS = {"reassoc", "contract"}
 
 BLOCK = 16
 """Samples fed through the layers together, a block at a time."""
+
+NARROW = 32
+"""Layers with at most this many inputs (the 16-wide hidden layers of the classic network) skip the tiles of
+four neurons and samples and go a sample at a time, in plain loops: their sums are a few SIMD instructions
+long, and the setup of a tile (the slices, the padding, the 4x4 deltas) cost more than the arithmetic."""
 
 PARALLEL_WORK = 250_000
 """Multiply-adds per step (samples times weights) from which a step is shared out between threads: the
@@ -150,31 +163,48 @@ def weighted_sums4x2(w, j, a, a_next):
 
 
 @njit(cache=True)
-def feedforward(weights, biases, activations, offsets, s0, s1):
-    """a^{l+1} = sigmoid(w a^l + b), layer after layer, for the samples s0 <= s < s1 (rows of `activations`).
+def layer_forward(w, b, inputs, rows, k0, activations, j0, s0, s1):
+    """a = sigmoid(w a_in + b) into activations[s, j0:] for the samples s0 <= s < s1, where the input a_in of
+    sample s is inputs[rows[s], k0:]: for the first layer a row of x itself (rows: the mini-batch's part of
+    `order`), read where it lies rather than copied first into `activations`; for the others, a^l in the
+    sample's own row of `activations` (rows: 0, 1, 2, ...).
 
-    Four neurons (rows of w) and two samples at a time; the neurons left over go one at a time.
+    A wide layer goes four neurons (rows of w) and two samples at a time, the neurons left over one at a
+    time. A narrow one (at most NARROW inputs) goes a sample at a time, neuron by neuron: its sums are too
+    short for the tiles to pay for their setup.
     """
-    for l in range(len(weights)):
-        w, b = weights[l], biases[l]
-        k0, j0 = offsets[l], offsets[l + 1]  # the columns where a^l (the input) and a^{l+1} start
-        n = w.shape[0]
-        fours = n - n % 4
-        for j in range(0, fours, 4):  # four rows of w, used for every sample of the block in turn
-            s = s0
-            while s + 1 < s1:  # two samples at a time
-                z = weighted_sums4x2(w, j, activations[s, k0:j0], activations[s + 1, k0:j0])
-                for r in range(4):
-                    activations[s, j0 + j + r] = sigmoid(z[r] + b[j + r])
-                    activations[s + 1, j0 + j + r] = sigmoid(z[4 + r] + b[j + r])
-                s += 2
-            if s < s1:  # and the last one of an odd number
-                z = weighted_sums4(w, j, activations[s, k0:j0])
-                for r in range(4):
-                    activations[s, j0 + j + r] = sigmoid(z[r] + b[j + r])
-        for j in range(fours, n):
-            for s in range(s0, s1):
-                activations[s, j0 + j] = sigmoid(weighted_sum(w[j], activations[s, k0:j0]) + b[j])
+    n, n_in = w.shape
+    if n_in <= NARROW:
+        for s in range(s0, s1):
+            a, out = inputs[rows[s], k0 : k0 + n_in], activations[s, j0 : j0 + n]
+            for j in range(n):
+                out[j] = sigmoid(weighted_sum(w[j], a) + b[j])
+        return
+    fours = n - n % 4
+    for j in range(0, fours, 4):  # four rows of w, used for every sample of the block in turn
+        s = s0
+        while s + 1 < s1:  # two samples at a time
+            z = weighted_sums4x2(w, j, inputs[rows[s], k0 : k0 + n_in], inputs[rows[s + 1], k0 : k0 + n_in])
+            for r in range(4):
+                activations[s, j0 + j + r] = sigmoid(z[r] + b[j + r])
+                activations[s + 1, j0 + j + r] = sigmoid(z[4 + r] + b[j + r])
+            s += 2
+        if s < s1:  # and the last one of an odd number
+            z = weighted_sums4(w, j, inputs[rows[s], k0 : k0 + n_in])
+            for r in range(4):
+                activations[s, j0 + j + r] = sigmoid(z[r] + b[j + r])
+    for j in range(fours, n):
+        for s in range(s0, s1):
+            activations[s, j0 + j] = sigmoid(weighted_sum(w[j], inputs[rows[s], k0 : k0 + n_in]) + b[j])
+
+
+@njit(cache=True)
+def feedforward(weights, biases, x, rows, activations, samples, offsets, s0, s1):
+    """a^{l+1} = sigmoid(w a^l + b), layer after layer, for the samples s0 <= s < s1 (rows of `activations`);
+    a^0 of sample s is x[rows[s]], and `samples` is 0, 1, 2, ... (the row map of `activations` itself)."""
+    layer_forward(weights[0], biases[0], x, rows, 0, activations, offsets[1], s0, s1)
+    for l in range(1, len(weights)):
+        layer_forward(weights[l], biases[l], activations, samples, offsets[l], activations, offsets[l + 1], s0, s1)
 
 
 @njit(cache=True)
@@ -199,6 +229,18 @@ def backprop(weights, activations, deltas, y, order, start, offsets, s0, s1, qua
     for l in range(L - 1, 0, -1):  # weights[l] maps layer l to layer l+1 (the book's w^{l+1})
         w = weights[l]
         k0, j0 = offsets[l], offsets[l + 1]
+        if w.shape[1] <= NARROW:  # a narrow layer: the same sums, a sample at a time (no setup per row)
+            for s in range(s0, s1):
+                delta, a, delta_out = deltas[s, k0:j0], activations[s, k0:j0], deltas[s, j0 : j0 + w.shape[0]]
+                for k in range(delta.shape[0]):
+                    delta[k] = 0.0
+                for j in range(w.shape[0]):
+                    w_j, delta_j = w[j], delta_out[j]
+                    for k in range(delta.shape[0]):
+                        delta[k] += delta_j * w_j[k]
+                for k in range(delta.shape[0]):
+                    delta[k] *= a[k] * (1.0 - a[k])
+            continue
         for s in range(s0, s1):
             deltas[s, k0:j0] = 0.0
         for j in range(w.shape[0]):
@@ -254,11 +296,40 @@ def add_products4(w, j, nabla, c, a0, a1, a2, a3):
 
 
 @njit(cache=True, fastmath={"contract"})
-def add_gradient_row(w_j, activations, deltas, k0, column, m, nabla_j):
-    """w_j += sum_s delta_j(s) a(s) for one row, a sample at a time (the rows left over from the tiles of four)."""
-    nabla_j[:] = 0.0
+def sum_products2(nabla, c, a0, a1):
+    """sum_products4 for a last group of two samples: nabla[r] += c[r, 0] a0 + c[r, 1] a1."""
+    n0, n1, n2, n3 = nabla[0], nabla[1], nabla[2], nabla[3]
+    c00, c01, c10, c11, c20, c21, c30, c31 = c[0, 0], c[0, 1], c[1, 0], c[1, 1], c[2, 0], c[2, 1], c[3, 0], c[3, 1]
+    for k in range(a0.shape[0]):
+        x0, x1 = a0[k], a1[k]
+        n0[k] = n0[k] + c00 * x0 + c01 * x1
+        n1[k] = n1[k] + c10 * x0 + c11 * x1
+        n2[k] = n2[k] + c20 * x0 + c21 * x1
+        n3[k] = n3[k] + c30 * x0 + c31 * x1
+
+
+@njit(cache=True, fastmath={"contract"})
+def add_products2(w, j, nabla, c, a0, a1):
+    """add_products4 for a last group of two samples: w[j + r] += (nabla[r] + c[r, 0] a0 + c[r, 1] a1)."""
+    w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
+    n0, n1, n2, n3 = nabla[0], nabla[1], nabla[2], nabla[3]
+    c00, c01, c10, c11, c20, c21, c30, c31 = c[0, 0], c[0, 1], c[1, 0], c[1, 1], c[2, 0], c[2, 1], c[3, 0], c[3, 1]
+    for k in range(w0.shape[0]):
+        x0, x1 = a0[k], a1[k]
+        w0[k] += n0[k] + c00 * x0 + c01 * x1
+        w1[k] += n1[k] + c10 * x0 + c11 * x1
+        w2[k] += n2[k] + c20 * x0 + c21 * x1
+        w3[k] += n3[k] + c30 * x0 + c31 * x1
+
+
+@njit(cache=True, fastmath={"contract"})
+def add_gradient_row(w_j, inputs, rows, k0, deltas, column, m, nabla_j):
+    """w_j += sum_s delta_j(s) a(s) for one row, a sample at a time (the rows left over from the tiles of four,
+    and every row of a narrow layer)."""
+    for k in range(nabla_j.shape[0]):  # (a loop: Numba's nabla_j[:] = 0.0 is a slower, general fill)
+        nabla_j[k] = 0.0
     for s in range(m):
-        a, delta_j = activations[s, k0 : k0 + w_j.shape[0]], deltas[s, column]
+        a, delta_j = inputs[rows[s], k0 : k0 + w_j.shape[0]], deltas[s, column]
         for k in range(a.shape[0]):
             nabla_j[k] += delta_j * a[k]
     for k in range(w_j.shape[0]):
@@ -266,37 +337,50 @@ def add_gradient_row(w_j, activations, deltas, k0, column, m, nabla_j):
 
 
 @njit(cache=True)
-def add_gradient(w, b, activations, deltas, k0, j0, m, r0, r1, nabla, c):
+def add_gradient(w, b, inputs, rows, k0, deltas, j0, m, r0, r1, nabla, c):
     """w[j] += sum_s delta_j(s) a(s) and b[j] += sum_s delta_j(s) over the m samples, for rows r0 <= j < r1.
 
-    a(s) is the layer's input (columns from k0), delta(s) its deltas (columns from j0). With the deltas
+    a(s) = inputs[rows[s], k0:] is the layer's input (for the first layer a row of x itself, see
+    layer_forward), delta(s) = deltas[s, j0:] its deltas. With the deltas
     scaled by -eta/m this is the gradient step itself; with unscaled deltas and w, b zero, the gradient.
 
     Four rows at a time, the sum over the samples is formed four samples at a time in `nabla` (4 rows: it stays
     in the fastest cache), and the last four add it, with their own share, into w in the same pass. Adding
     each sample's share straight into w, as the Python backend does, would round w once per sample, which at
-    large batches is more rounding than the reference allows. A last group of fewer than four samples is
-    padded with zero deltas (on a repeated sample): a few wasted products, one loop instead of four.
+    large batches is more rounding than the reference allows. The samples left over after the groups of four
+    go in a group of two (the 2 of batch 10), padded with zero deltas (on a repeated sample) where they are
+    1 or 3: at most one wasted product per weight, where padding every group to four wasted up to three.
+    A narrow layer (at most NARROW inputs) skips the tiles: its rows go one at a time (add_gradient_row).
     """
     n_in = w.shape[1]
-    fours = r0 + (r1 - r0) // 4 * 4
+    fours = r0 + (r1 - r0) // 4 * 4 if n_in > NARROW else r0
     for j in range(r0, fours, 4):
         for r in range(4):
             nabla[r, :n_in] = 0.0
-        for s in range(0, m, 4):
-            for q in range(4):  # the deltas of rows j..j+3 for samples s..s+3, zeros past the last sample
+        s = 0
+        while s < m:
+            group = 4 if m - s >= 3 else 2  # samples s..s+group-1: 4 (the last 3 padded), or 2 (the last 1)
+            for q in range(group):  # the deltas of rows j..j+3 for those samples, zeros past the last sample
                 for r in range(4):
                     c[r, q] = deltas[s + q, j0 + j + r] if s + q < m else 0.0
-            a0 = activations[s, k0 : k0 + n_in]
-            a1 = activations[min(s + 1, m - 1), k0 : k0 + n_in]
-            a2 = activations[min(s + 2, m - 1), k0 : k0 + n_in]
-            a3 = activations[min(s + 3, m - 1), k0 : k0 + n_in]
-            if s + 4 < m:
-                sum_products4(nabla, c, a0, a1, a2, a3)
+            a0 = inputs[rows[s], k0 : k0 + n_in]
+            a1 = inputs[rows[min(s + 1, m - 1)], k0 : k0 + n_in]
+            last = s + group >= m
+            if group == 2:
+                if last:
+                    add_products2(w, j, nabla, c, a0, a1)
+                else:
+                    sum_products2(nabla, c, a0, a1)
             else:
-                add_products4(w, j, nabla, c, a0, a1, a2, a3)
+                a2 = inputs[rows[min(s + 2, m - 1)], k0 : k0 + n_in]
+                a3 = inputs[rows[min(s + 3, m - 1)], k0 : k0 + n_in]
+                if last:
+                    add_products4(w, j, nabla, c, a0, a1, a2, a3)
+                else:
+                    sum_products4(nabla, c, a0, a1, a2, a3)
+            s += group
     for j in range(fours, r1):
-        add_gradient_row(w[j], activations, deltas, k0, j0 + j, m, nabla[0, :n_in])
+        add_gradient_row(w[j], inputs, rows, k0, deltas, j0 + j, m, nabla[0, :n_in])
     for j in range(r0, r1):
         total = deltas.dtype.type(0)
         for s in range(m):
@@ -320,53 +404,53 @@ def layer_offsets(weights):
 
 
 @njit(cache=True)
-def load_inputs(x, order, start, activations, offsets, s0, s1):
-    """a^0 = x[order[start + s]] into the rows s0 <= s < s1 of `activations`."""
+def load_inputs(x, activations, offsets, s0, s1):
+    """a^0 = x[s] into the rows s0 <= s < s1 of `activations` (only all_activations keeps a^0: the steps and
+    the forward pass read x where it lies)."""
     for s in range(s0, s1):
-        x_i, a = x[order[start + s]], activations[s, : offsets[1]]
+        x_i, a = x[s], activations[s, : offsets[1]]
         for k in range(a.shape[0]):  # (a loop: Numba's a[:] = x_i is a slower, general copy)
             a[k] = x_i[k]
 
 
 @njit(cache=True)
-def feedforward_samples(weights, biases, x, order, start, activations, offsets, s0, s1):
-    """Load and feed forward the samples s0 <= s < s1, a block at a time."""
+def backprop_samples(weights, biases, x, y, rows, activations, deltas, samples, offsets, s0, s1, quadratic,
+                     scale):
+    """Feed forward and backprop the samples s0 <= s < s1 of the mini-batch x[rows], a block at a time."""
     for b0 in range(s0, s1, BLOCK):
         b1 = min(b0 + BLOCK, s1)
-        load_inputs(x, order, start, activations, offsets, b0, b1)
-        feedforward(weights, biases, activations, offsets, b0, b1)
+        feedforward(weights, biases, x, rows, activations, samples, offsets, b0, b1)
+        backprop(weights, activations, deltas, y, rows, 0, offsets, b0, b1, quadratic, scale)
 
 
 @njit(cache=True)
-def backprop_samples(weights, biases, x, y, order, start, activations, deltas, offsets, s0, s1, quadratic, scale):
-    """Load, feed forward and backprop the samples s0 <= s < s1 of the mini-batch, a block at a time."""
-    for b0 in range(s0, s1, BLOCK):
-        b1 = min(b0 + BLOCK, s1)
-        load_inputs(x, order, start, activations, offsets, b0, b1)
-        feedforward(weights, biases, activations, offsets, b0, b1)
-        backprop(weights, activations, deltas, y, order, start, offsets, b0, b1, quadratic, scale)
-
-
-@njit(cache=True)
-def add_gradients(targets_w, targets_b, activations, deltas, offsets, m, part, parts, nabla, c):
-    """add_gradient for every layer, on its share of rows: [n part/parts, n (part+1)/parts) of n."""
+def add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, part, parts, nabla,
+                  c):
+    """add_gradient for every layer, on its share of rows: [n part/parts, n (part+1)/parts) of n. The first
+    layer's inputs are the mini-batch's rows of x, x[rows]; the others' are in `activations`."""
     for l in range(len(targets_w)):
         n = targets_w[l].shape[0]
-        add_gradient(targets_w[l], targets_b[l], activations, deltas, offsets[l], offsets[l + 1], m,
-                     n * part // parts, n * (part + 1) // parts, nabla, c)
+        r0, r1 = n * part // parts, n * (part + 1) // parts
+        if l == 0:
+            add_gradient(targets_w[0], targets_b[0], x, rows, 0, deltas, offsets[1], m, r0, r1, nabla, c)
+        else:
+            add_gradient(targets_w[l], targets_b[l], activations, samples, offsets[l], deltas, offsets[l + 1], m,
+                         r0, r1, nabla, c)
 
 
 @njit(cache=True)
 def step_buffers(weights, offsets, m, threads):
     """What a step writes into, allocated once for all the steps of a call: `activations` and `deltas` (one
-    row per sample), and for each thread the running sums `nabla` (4 rows) and the deltas `c` of a 4x4 tile."""
+    row per sample, their a^0 columns unused), `samples` = 0, 1, ..., m-1 (the row map of `activations`), and
+    for each thread the running sums `nabla` (4 rows) and the deltas `c` of a 4x4 tile."""
     dtype = weights[0].dtype
     widest = 0
     for w in weights:
         widest = max(widest, w.shape[1])
     activations = np.empty((m, offsets[-1]), dtype)
     deltas = np.empty((m, offsets[-1]), dtype)
-    return activations, deltas, np.empty((threads, 4, widest), dtype), np.empty((threads, 4, 4), dtype)
+    return (activations, deltas, np.arange(m), np.empty((threads, 4, widest), dtype),
+            np.empty((threads, 4, 4), dtype))
 
 
 @njit(cache=True)
@@ -379,12 +463,14 @@ def steps_serial(weights, biases, x, y, order, start, stop, batch_size, eta, qua
     are allocated once for all of them.
     """
     offsets = layer_offsets(weights)
-    activations, deltas, nabla, c = step_buffers(weights, offsets, min(batch_size, stop - start), 1)
+    activations, deltas, samples, nabla, c = step_buffers(weights, offsets, min(batch_size, stop - start), 1)
     for first in range(start, stop, batch_size):
         m = min(batch_size, stop - first)
-        backprop_samples(weights, biases, x, y, order, first, activations, deltas, offsets, 0, m, quadratic,
+        rows = order[first : first + m]
+        backprop_samples(weights, biases, x, y, rows, activations, deltas, samples, offsets, 0, m, quadratic,
                          -eta / m)
-        add_gradients(targets_w, targets_b, activations, deltas, offsets, m, 0, 1, nabla[0], c[0])
+        add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, 0, 1, nabla[0],
+                      c[0])
 
 
 @njit(cache=True, parallel=True)
@@ -393,15 +479,18 @@ def steps_parallel(weights, biases, x, y, order, start, stop, batch_size, eta, q
     """steps_serial on `threads` threads: in each step, first each takes a share of the samples, then of every
     layer's rows (so that no two threads write the same weight)."""
     offsets = layer_offsets(weights)
-    activations, deltas, nabla, c = step_buffers(weights, offsets, min(batch_size, stop - start), threads)
+    activations, deltas, samples, nabla, c = step_buffers(weights, offsets, min(batch_size, stop - start),
+                                                          threads)
     for first in range(start, stop, batch_size):
         m = min(batch_size, stop - first)
         scale = -eta / m
+        rows = order[first : first + m]
         for t in prange(threads):
-            backprop_samples(weights, biases, x, y, order, first, activations, deltas, offsets,
+            backprop_samples(weights, biases, x, y, rows, activations, deltas, samples, offsets,
                              m * t // threads, m * (t + 1) // threads, quadratic, scale)
         for t in prange(threads):
-            add_gradients(targets_w, targets_b, activations, deltas, offsets, m, t, threads, nabla[t], c[t])
+            add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, t, threads,
+                          nabla[t], c[t])
 
 
 @njit(cache=True)
@@ -410,7 +499,9 @@ def all_activations(weights, biases, x):
     n = x.shape[0]
     offsets = layer_offsets(weights)
     activations = np.empty((n, offsets[-1]), weights[0].dtype)
-    feedforward_samples(weights, biases, x, np.arange(n), 0, activations, offsets, 0, n)
+    samples = np.arange(n)
+    load_inputs(x, activations, offsets, 0, n)  # the caller wants a^0 too
+    feedforward(weights, biases, activations, samples, activations, samples, offsets, 0, n)
     return activations
 
 
@@ -418,13 +509,13 @@ def all_activations(weights, biases, x):
 def outputs_of_samples(weights, biases, x, outputs, s0, s1):
     """a^L of the rows s0 <= s < s1 of x into `outputs`, a block at a time through a buffer of BLOCK rows."""
     offsets = layer_offsets(weights)
-    activations = np.empty((BLOCK, offsets[-1]), weights[0].dtype)
+    activations = np.empty((BLOCK, offsets[-1]), weights[0].dtype)  # (its a^0 columns unused)
     rows = np.arange(x.shape[0])
+    samples = rows[:BLOCK]
     L = len(weights)
     for b0 in range(s0, s1, BLOCK):
         n = min(BLOCK, s1 - b0)
-        load_inputs(x, rows, b0, activations, offsets, 0, n)
-        feedforward(weights, biases, activations, offsets, 0, n)
+        feedforward(weights, biases, x, rows[b0:], activations, samples, offsets, 0, n)
         for s in range(n):
             a_out, out = activations[s, offsets[L] :], outputs[b0 + s]
             for j in range(out.shape[0]):
