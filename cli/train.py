@@ -47,8 +47,7 @@ from .common import (
               help="Draw test accuracy and cost per epoch into this PNG (needs the plot extra).")
 @json_option
 def train(backend, data, layers, epochs, batch_size, eta, cost, dtype, init, seed, limit, threads, save_path,
-          plot_path,
-          as_json):
+          plot_path, as_json):
     """Train a network on the digits and report test accuracy after every epoch.
 
     \b

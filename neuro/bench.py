@@ -94,6 +94,7 @@ def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: 
     cursor, stretch = 0, 1  # the next mini-batch, and how many one call runs (doubled while calls are quick)
 
     def step(i: int) -> int:
+        # One train_step: only for the warm-up calls below (train_steps runs the same arithmetic).
         start = (i % n_batches) * batch_size
         backend.train_step(w, b, x, y, order, start, start + batch_size, 0.1, "quadratic")
         return batch_size
