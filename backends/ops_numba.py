@@ -15,9 +15,12 @@ What changed, and why it is fast:
   an epoch) inside one compiled call (`steps_serial`): nothing comes back to the interpreter between
   mini-batches, where the call alone would cost a few microseconds per step. `train_step` and `gradient` are
   the same compiled code with one mini-batch, so they share its compile cache.
-* No temporaries. A call allocates its buffers once for all its steps (`activations`, `deltas`, a small
-  `nabla`) and every loop writes into them; the parameters are the framework's own NumPy arrays, updated in
-  place.
+* No temporaries. A call allocates its buffers once for all its steps (`step_buffers`) and every loop writes
+  into them; the parameters are the framework's own NumPy arrays, updated in place.
+* Views without reference counts. Numba counts the references to an array's memory, and every slice taken of
+  it (a row, a row's span) adds one and takes it away again: two atomic instructions, a fifth of the time of
+  the first layer's loops. The arrays of a call live until it returns (the caller holds them), so the
+  compiled steps take uncounted views of them first (`borrowed`, in numba_team.py).
 * Layer by layer over the mini-batch. The Python backend feeds one sample through every layer; here each
   layer is computed for a block of samples before the next one (as NumPy does with matrices), so a row of
   weights, once in the fastest cache, meets every sample of the block before it is evicted.
@@ -27,24 +30,27 @@ What changed, and why it is fast:
   each activation serves four rows, and each running sum is loaded and stored once per four samples, the
   last four adding it into the weights in the same pass. This "register blocking" is the main trick of every
   fast matrix product (the tiles are written out by hand: they are what the CPU's registers hold).
-* Plain loops for narrow layers. A layer of at most `NARROW` inputs (the 16-wide hidden layers of the classic
-  network) skips the tiles and goes a sample at a time: its sums are a few SIMD instructions long, and setting
-  up a tile (slices, padding, the 4x4 deltas) cost more than the arithmetic.
+* A sigmoid in SIMD lanes. `math.exp` is a call into the C library, one number at a time, and the 420 of a
+  step of the classic network at batch 10 took about 2.7 microseconds, an eighth of the step. numba_sigmoid.py
+  computes e^-|z| in plain arithmetic (range reduction, a polynomial, the exponent written into the bits),
+  which the compiler spreads over SIMD lanes like any other loop.
 * The inputs read where they lie. The first layer reads its inputs, the rows x[order[s]] of the mini-batch,
   straight from x, in the forward pass and in the gradient, instead of first copying them into a buffer.
 * Sums the compiler may reorder. The sums of products, and nothing else, are compiled with
   `fastmath={"reassoc", "contract"}`: the compiler may then split a sum into partial sums that run side by
   side in SIMD lanes, as BLAS does, and fuse a*b+c into one instruction. That changes the rounding the way
   any other order of summation does, which is what `neuro.agreement` allows for. No flag that assumes finite
-  numbers, and none at all on the sigmoid, which therefore stays 0 or 1, without overflow, at z = +-1000.
+  numbers, and none at all on the sigmoid, which stays 0 or 1, without overflow, at z = +-1000.
 * A fused step. A step adds -eta/m times the gradient straight into the weights; `gradient` runs the same
   code with eta = -m (deltas unscaled), adding into zeros.
-* Both cores, where it pays. A larger step shares its samples out between threads for the forward and
-  backward passes, then the rows of each weight matrix for the update, so that no two threads ever write
-  the same weight (`steps_parallel`: the loop over the mini-batches is compiled too, with the two parallel
-  regions of each step inside it). Waking the threads costs microseconds, more than half a step of the
-  classic network at batch 10, so small steps run on one core (`PARALLEL_WORK`). The thread count is Numba's:
-  `NUMBA_NUM_THREADS` (default: all cores) or `NumbaBackend.set_threads`.
+* Both cores, in a team. Each thread of a team owns a share of every layer's neurons (rows of weights): it
+  forms their weighted sums and updates their weights, so no two threads ever write the same weight; in
+  between, each feeds its share of the samples through the later layers and backpropagates them
+  (`steps_team`). Numba's own `prange` would start and stop its threads twice a step, a few microseconds
+  each time, more than a second core saves at batch 10; a team is started once per call and meets at a spin
+  barrier, a fraction of a microsecond (numba_team.py). Single steps, and tiny networks, stay on one core
+  (`TEAM_WORK`). The thread count is Numba's: `NUMBA_NUM_THREADS` (default: all cores), `--threads`, or
+  `NumbaBackend.set_threads`.
 * BLAS for the big matrix products. Once a step is a product of large matrices (`BLAS_WORK`, e.g. the
   classic network from batch 155, or 784-1024-1024-10 from batch 16), the hand-tuned BLAS behind NumPy beats
   any loop compiled here, so the steps go to the NumPy backend, one NumPy step per mini-batch. (Numba can
@@ -71,7 +77,7 @@ that test alone keeps a loop out of SIMD instructions, five times slower.
 
 from __future__ import annotations
 
-import math
+import os
 from itertools import accumulate
 
 import numpy as np
@@ -80,6 +86,8 @@ from neuro.backends.ops_numpy import NumpyBackend
 from neuro.errors import NeuroError
 
 from .base import StepByStep
+from .numba_sigmoid import sigmoid
+from .numba_team import Team, barrier, borrowed
 
 try:
     import numba
@@ -95,16 +103,19 @@ SUMS = {"reassoc", "contract"}
 BLOCK = 16
 """Samples fed through the layers together, a block at a time."""
 
-NARROW = 32
-"""Layers with at most this many inputs (the 16-wide hidden layers of the classic network) skip the tiles of
-four neurons and samples and go a sample at a time, in plain loops: their sums are a few SIMD instructions
-long, and the setup of a tile (the slices, the padding, the 4x4 deltas) cost more than the arithmetic."""
+TEAM_WORK = 10_000
+TEAM_CALL_WORK = 5_000_000
+"""Steps run on a team of threads (see steps_team) when a step is at least TEAM_WORK multiply-adds (samples
+times weights: the classic network, 12,960 weights, from batch 1), and the call at least TEAM_CALL_WORK (the
+classic network: about 40 steps at batch 10). A step pays two barriers, a fraction of a microsecond each;
+a call pays about 0.1 ms to wake the team's threads."""
 
-PARALLEL_WORK = 250_000
-"""Multiply-adds per step (samples times weights) from which a step is shared out between threads: the
-classic network (12,960 weights) from batch 20. Below it, waking the threads costs more than they save."""
+FORWARD_PARALLEL_WORK = 250_000
+"""Multiply-adds (samples times weights) from which a forward pass is shared out between Numba's threads, in
+a parallel loop: e.g. the classic network (12,960 weights) from 20 samples. Below it, waking the threads
+costs more than they save."""
 
-PARALLEL_WORK_WORKQUEUE = 2_500_000
+FORWARD_PARALLEL_WORK_WORKQUEUE = 2_500_000
 """The same, when Numba has neither OpenMP nor TBB and starts each parallel loop by its own, slower, queue."""
 
 BLAS_WORK = 2_000_000
@@ -114,15 +125,6 @@ BLAS_BATCH = 16
 
 # ----------------------------------------------------------------------------------------------------------
 # The loops
-
-
-@njit(cache=True)
-def sigmoid(z):
-    """1 / (1 + e^-z) without overflow: as in the Python backend, only e^-|z| is ever taken."""
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 @njit(cache=True, fastmath=SUMS)
@@ -135,67 +137,86 @@ def weighted_sum(w_j, a):
 
 
 @njit(cache=True, fastmath=SUMS)
-def weighted_sums4(w, j, a):
-    """The weighted inputs of neurons j..j+3 in one pass over a: each a[k], once loaded, serves four sums."""
-    z0 = z1 = z2 = z3 = w.dtype.type(0)
+def weighted_sums4(w0, w1, w2, w3, a):
+    """The weighted inputs of four neurons (weights w0..w3) in one pass over a: each a[k], once loaded, serves
+    four sums."""
+    z0 = z1 = z2 = z3 = w0.dtype.type(0)
     for k in range(a.shape[0]):
-        z0 += w[j, k] * a[k]
-        z1 += w[j + 1, k] * a[k]
-        z2 += w[j + 2, k] * a[k]
-        z3 += w[j + 3, k] * a[k]
+        z0 += w0[k] * a[k]
+        z1 += w1[k] * a[k]
+        z2 += w2[k] * a[k]
+        z3 += w3[k] * a[k]
     return z0, z1, z2, z3
 
 
 @njit(cache=True, fastmath=SUMS)
-def weighted_sums4x2(w, j, a, a_next):
+def weighted_sums4x2(w0, w1, w2, w3, a, a_next):
     """weighted_sums4 for two samples at once: each weight, once loaded, serves both (8 sums in one pass)."""
-    z0 = z1 = z2 = z3 = y0 = y1 = y2 = y3 = w.dtype.type(0)
+    z0 = z1 = z2 = z3 = y0 = y1 = y2 = y3 = w0.dtype.type(0)
     for k in range(a.shape[0]):
-        z0 += w[j, k] * a[k]
-        y0 += w[j, k] * a_next[k]
-        z1 += w[j + 1, k] * a[k]
-        y1 += w[j + 1, k] * a_next[k]
-        z2 += w[j + 2, k] * a[k]
-        y2 += w[j + 2, k] * a_next[k]
-        z3 += w[j + 3, k] * a[k]
-        y3 += w[j + 3, k] * a_next[k]
+        z0 += w0[k] * a[k]
+        y0 += w0[k] * a_next[k]
+        z1 += w1[k] * a[k]
+        y1 += w1[k] * a_next[k]
+        z2 += w2[k] * a[k]
+        y2 += w2[k] * a_next[k]
+        z3 += w3[k] * a[k]
+        y3 += w3[k] * a_next[k]
     return z0, z1, z2, z3, y0, y1, y2, y3
 
 
 @njit(cache=True)
-def layer_forward(w, b, inputs, rows, k0, activations, j0, s0, s1):
-    """a = sigmoid(w a_in + b) into activations[s, j0:] for the samples s0 <= s < s1, where the input a_in of
-    sample s is inputs[rows[s], k0:]: for the first layer a row of x itself (rows: the mini-batch's part of
-    `order`), read where it lies rather than copied first into `activations`; for the others, a^l in the
-    sample's own row of `activations` (rows: 0, 1, 2, ...).
+def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1):
+    """z[s, j0 + j] = sum_k w[j, k] a_s[k], the weighted inputs of the neurons (rows of w) r0 <= j < r1 for the
+    samples s0 <= s < s1, bias not included. The input a_s of sample s is inputs[rows[s], k0:]: for the first
+    layer a row of x itself (rows: the mini-batch's part of `order`), read where it lies rather than copied
+    first into `activations`; for the others, a^l in the sample's own row of `activations` (rows: 0, 1, ...).
 
-    A wide layer goes four neurons (rows of w) and two samples at a time, the neurons left over one at a
-    time. A narrow one (at most NARROW inputs) goes a sample at a time, neuron by neuron: its sums are too
-    short for the tiles to pay for their setup.
+    Four neurons and two samples at a time (each weight, once loaded, serves two samples, and each input four
+    neurons); the neurons left over after the fours go one at a time.
     """
-    n, n_in = w.shape
-    if n_in <= NARROW:
-        for s in range(s0, s1):
-            a, out = inputs[rows[s], k0 : k0 + n_in], activations[s, j0 : j0 + n]
-            for j in range(n):
-                out[j] = sigmoid(weighted_sum(w[j], a) + b[j])
-        return
-    fours = n - n % 4
-    for j in range(0, fours, 4):  # four rows of w, used for every sample of the block in turn
+    n_in = w.shape[1]
+    fours = r0 + (r1 - r0) // 4 * 4
+    for j in range(r0, fours, 4):  # four rows of w, used for every sample of the block in turn
+        w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
         s = s0
         while s + 1 < s1:  # two samples at a time
-            z = weighted_sums4x2(w, j, inputs[rows[s], k0 : k0 + n_in], inputs[rows[s + 1], k0 : k0 + n_in])
+            sums = weighted_sums4x2(w0, w1, w2, w3, inputs[rows[s], k0 : k0 + n_in],
+                                    inputs[rows[s + 1], k0 : k0 + n_in])
             for r in range(4):
-                activations[s, j0 + j + r] = sigmoid(z[r] + b[j + r])
-                activations[s + 1, j0 + j + r] = sigmoid(z[4 + r] + b[j + r])
+                z[s, j0 + j + r] = sums[r]
+                z[s + 1, j0 + j + r] = sums[4 + r]
             s += 2
         if s < s1:  # and the last one of an odd number
-            z = weighted_sums4(w, j, inputs[rows[s], k0 : k0 + n_in])
+            sums4 = weighted_sums4(w0, w1, w2, w3, inputs[rows[s], k0 : k0 + n_in])
             for r in range(4):
-                activations[s, j0 + j + r] = sigmoid(z[r] + b[j + r])
-    for j in range(fours, n):
+                z[s, j0 + j + r] = sums4[r]
+    for j in range(fours, r1):
         for s in range(s0, s1):
-            activations[s, j0 + j] = sigmoid(weighted_sum(w[j], inputs[rows[s], k0 : k0 + n_in]) + b[j])
+            z[s, j0 + j] = weighted_sum(w[j], inputs[rows[s], k0 : k0 + n_in])
+
+
+@njit(cache=True)
+def activate(b, activations, j0, s0, s1, r0, r1):
+    """a = sigmoid(z + b) in place, where activations[s, j0 + j] holds the weighted sum z of neuron j."""
+    for s in range(s0, s1):
+        a = activations[s, j0 + r0 : j0 + r1]
+        for j in range(a.shape[0]):
+            a[j] = sigmoid(a[j] + b[r0 + j])
+
+
+@njit(cache=True)
+def layer_forward(w, b, inputs, rows, k0, activations, j0, s0, s1):
+    """a = sigmoid(w a_in + b) into activations[s, j0:] for the samples s0 <= s < s1 (see layer_sums)."""
+    layer_sums(w, inputs, rows, k0, activations, j0, s0, s1, 0, w.shape[0])
+    activate(b, activations, j0, s0, s1, 0, w.shape[0])
+
+
+@njit(cache=True)
+def later_layers_forward(weights, biases, activations, samples, offsets, s0, s1):
+    """a^{l+1} = sigmoid(w a^l + b) for every layer after the first, for the samples s0 <= s < s1."""
+    for l in range(1, len(weights)):
+        layer_forward(weights[l], biases[l], activations, samples, offsets[l], activations, offsets[l + 1], s0, s1)
 
 
 @njit(cache=True)
@@ -203,8 +224,7 @@ def feedforward(weights, biases, x, rows, activations, samples, offsets, s0, s1)
     """a^{l+1} = sigmoid(w a^l + b), layer after layer, for the samples s0 <= s < s1 (rows of `activations`);
     a^0 of sample s is x[rows[s]], and `samples` is 0, 1, 2, ... (the row map of `activations` itself)."""
     layer_forward(weights[0], biases[0], x, rows, 0, activations, offsets[1], s0, s1)
-    for l in range(1, len(weights)):
-        layer_forward(weights[l], biases[l], activations, samples, offsets[l], activations, offsets[l + 1], s0, s1)
+    later_layers_forward(weights, biases, activations, samples, offsets, s0, s1)
 
 
 @njit(cache=True)
@@ -229,18 +249,6 @@ def backprop(weights, activations, deltas, y, order, start, offsets, s0, s1, qua
     for l in range(L - 1, 0, -1):  # weights[l] maps layer l to layer l+1 (the book's w^{l+1})
         w = weights[l]
         k0, j0 = offsets[l], offsets[l + 1]
-        if w.shape[1] <= NARROW:  # a narrow layer: the same sums, a sample at a time (no setup per row)
-            for s in range(s0, s1):
-                delta, a, delta_out = deltas[s, k0:j0], activations[s, k0:j0], deltas[s, j0 : j0 + w.shape[0]]
-                for k in range(delta.shape[0]):
-                    delta[k] = 0.0
-                for j in range(w.shape[0]):
-                    w_j, delta_j = w[j], delta_out[j]
-                    for k in range(delta.shape[0]):
-                        delta[k] += delta_j * w_j[k]
-                for k in range(delta.shape[0]):
-                    delta[k] *= a[k] * (1.0 - a[k])
-            continue
         for s in range(s0, s1):
             deltas[s, k0:j0] = 0.0
         for j in range(w.shape[0]):
@@ -256,70 +264,74 @@ def backprop(weights, activations, deltas, y, order, start, offsets, s0, s1, qua
 
 
 @njit(cache=True, fastmath={"contract"})
-def sum_products4(nabla, c, a0, a1, a2, a3):
-    """nabla[r] += c[r, 0] a0 + c[r, 1] a1 + c[r, 2] a2 + c[r, 3] a3 for the four rows r of nabla.
+def sum_products4(nabla, c, a0, a1, a2, a3, fresh):
+    """nabla[r] += c[r, 0] a0 + c[r, 1] a1 + c[r, 2] a2 + c[r, 3] a3 for the four rows r of nabla; with `fresh`
+    (the first samples of a sum), nabla[r] = the same, without reading what nabla held.
 
     Four rows and four samples in one pass: each a[k], once loaded, serves four rows, and each nabla[r, k] is
     loaded and stored once per four samples.
     """
     n0, n1, n2, n3 = nabla[0], nabla[1], nabla[2], nabla[3]
+    zero = nabla.dtype.type(0)
     c00, c01, c02, c03 = c[0, 0], c[0, 1], c[0, 2], c[0, 3]
     c10, c11, c12, c13 = c[1, 0], c[1, 1], c[1, 2], c[1, 3]
     c20, c21, c22, c23 = c[2, 0], c[2, 1], c[2, 2], c[2, 3]
     c30, c31, c32, c33 = c[3, 0], c[3, 1], c[3, 2], c[3, 3]
     for k in range(a0.shape[0]):
         x0, x1, x2, x3 = a0[k], a1[k], a2[k], a3[k]
-        n0[k] = n0[k] + c00 * x0 + c01 * x1 + c02 * x2 + c03 * x3
-        n1[k] = n1[k] + c10 * x0 + c11 * x1 + c12 * x2 + c13 * x3
-        n2[k] = n2[k] + c20 * x0 + c21 * x1 + c22 * x2 + c23 * x3
-        n3[k] = n3[k] + c30 * x0 + c31 * x1 + c32 * x2 + c33 * x3
+        n0[k] = (zero if fresh else n0[k]) + c00 * x0 + c01 * x1 + c02 * x2 + c03 * x3
+        n1[k] = (zero if fresh else n1[k]) + c10 * x0 + c11 * x1 + c12 * x2 + c13 * x3
+        n2[k] = (zero if fresh else n2[k]) + c20 * x0 + c21 * x1 + c22 * x2 + c23 * x3
+        n3[k] = (zero if fresh else n3[k]) + c30 * x0 + c31 * x1 + c32 * x2 + c33 * x3
 
 
 @njit(cache=True, fastmath={"contract"})
-def add_products4(w, j, nabla, c, a0, a1, a2, a3):
-    """w[j + r] += (nabla[r] + c[r, 0] a0 + ... + c[r, 3] a3): the last four samples and the sums so far, into w.
+def add_products4(w0, w1, w2, w3, nabla, c, a0, a1, a2, a3, fresh):
+    """w_r += (nabla[r] + c[r, 0] a0 + ... + c[r, 3] a3) for four rows w0..w3 of weights: the last four samples
+    and the sums so far, into w (without nabla when `fresh`: these are all the samples).
 
     The brackets matter: the whole sum over the samples is formed first and rounded into w once.
     """
-    w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
     n0, n1, n2, n3 = nabla[0], nabla[1], nabla[2], nabla[3]
+    zero = nabla.dtype.type(0)
     c00, c01, c02, c03 = c[0, 0], c[0, 1], c[0, 2], c[0, 3]
     c10, c11, c12, c13 = c[1, 0], c[1, 1], c[1, 2], c[1, 3]
     c20, c21, c22, c23 = c[2, 0], c[2, 1], c[2, 2], c[2, 3]
     c30, c31, c32, c33 = c[3, 0], c[3, 1], c[3, 2], c[3, 3]
     for k in range(w0.shape[0]):
         x0, x1, x2, x3 = a0[k], a1[k], a2[k], a3[k]
-        w0[k] += n0[k] + c00 * x0 + c01 * x1 + c02 * x2 + c03 * x3
-        w1[k] += n1[k] + c10 * x0 + c11 * x1 + c12 * x2 + c13 * x3
-        w2[k] += n2[k] + c20 * x0 + c21 * x1 + c22 * x2 + c23 * x3
-        w3[k] += n3[k] + c30 * x0 + c31 * x1 + c32 * x2 + c33 * x3
+        w0[k] += (zero if fresh else n0[k]) + c00 * x0 + c01 * x1 + c02 * x2 + c03 * x3
+        w1[k] += (zero if fresh else n1[k]) + c10 * x0 + c11 * x1 + c12 * x2 + c13 * x3
+        w2[k] += (zero if fresh else n2[k]) + c20 * x0 + c21 * x1 + c22 * x2 + c23 * x3
+        w3[k] += (zero if fresh else n3[k]) + c30 * x0 + c31 * x1 + c32 * x2 + c33 * x3
 
 
 @njit(cache=True, fastmath={"contract"})
-def sum_products2(nabla, c, a0, a1):
+def sum_products2(nabla, c, a0, a1, fresh):
     """sum_products4 for a last group of two samples: nabla[r] += c[r, 0] a0 + c[r, 1] a1."""
     n0, n1, n2, n3 = nabla[0], nabla[1], nabla[2], nabla[3]
+    zero = nabla.dtype.type(0)
     c00, c01, c10, c11, c20, c21, c30, c31 = c[0, 0], c[0, 1], c[1, 0], c[1, 1], c[2, 0], c[2, 1], c[3, 0], c[3, 1]
     for k in range(a0.shape[0]):
         x0, x1 = a0[k], a1[k]
-        n0[k] = n0[k] + c00 * x0 + c01 * x1
-        n1[k] = n1[k] + c10 * x0 + c11 * x1
-        n2[k] = n2[k] + c20 * x0 + c21 * x1
-        n3[k] = n3[k] + c30 * x0 + c31 * x1
+        n0[k] = (zero if fresh else n0[k]) + c00 * x0 + c01 * x1
+        n1[k] = (zero if fresh else n1[k]) + c10 * x0 + c11 * x1
+        n2[k] = (zero if fresh else n2[k]) + c20 * x0 + c21 * x1
+        n3[k] = (zero if fresh else n3[k]) + c30 * x0 + c31 * x1
 
 
 @njit(cache=True, fastmath={"contract"})
-def add_products2(w, j, nabla, c, a0, a1):
-    """add_products4 for a last group of two samples: w[j + r] += (nabla[r] + c[r, 0] a0 + c[r, 1] a1)."""
-    w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
+def add_products2(w0, w1, w2, w3, nabla, c, a0, a1, fresh):
+    """add_products4 for a last group of two samples: w_r += (nabla[r] + c[r, 0] a0 + c[r, 1] a1)."""
     n0, n1, n2, n3 = nabla[0], nabla[1], nabla[2], nabla[3]
+    zero = nabla.dtype.type(0)
     c00, c01, c10, c11, c20, c21, c30, c31 = c[0, 0], c[0, 1], c[1, 0], c[1, 1], c[2, 0], c[2, 1], c[3, 0], c[3, 1]
     for k in range(w0.shape[0]):
         x0, x1 = a0[k], a1[k]
-        w0[k] += n0[k] + c00 * x0 + c01 * x1
-        w1[k] += n1[k] + c10 * x0 + c11 * x1
-        w2[k] += n2[k] + c20 * x0 + c21 * x1
-        w3[k] += n3[k] + c30 * x0 + c31 * x1
+        w0[k] += (zero if fresh else n0[k]) + c00 * x0 + c01 * x1
+        w1[k] += (zero if fresh else n1[k]) + c10 * x0 + c11 * x1
+        w2[k] += (zero if fresh else n2[k]) + c20 * x0 + c21 * x1
+        w3[k] += (zero if fresh else n3[k]) + c30 * x0 + c31 * x1
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -337,12 +349,12 @@ def add_gradient_row(w_j, inputs, rows, k0, deltas, column, m, nabla_j):
 
 
 @njit(cache=True)
-def add_gradient(w, b, inputs, rows, k0, deltas, j0, m, r0, r1, nabla, c):
-    """w[j] += sum_s delta_j(s) a(s) and b[j] += sum_s delta_j(s) over the m samples, for rows r0 <= j < r1.
+def add_gradient(w, inputs, rows, k0, deltas, j0, m, r0, r1, nabla, c):
+    """w[j] += sum_s delta_j(s) a_s over the m samples, for the rows r0 <= j < r1.
 
-    a(s) = inputs[rows[s], k0:] is the layer's input (for the first layer a row of x itself, see
-    layer_forward), delta(s) = deltas[s, j0:] its deltas. With the deltas
-    scaled by -eta/m this is the gradient step itself; with unscaled deltas and w, b zero, the gradient.
+    a_s = inputs[rows[s], k0:] is the layer's input (for the first layer a row of x itself, see layer_sums),
+    delta(s) = deltas[s, j0:] its deltas. With the deltas scaled by -eta/m this is the gradient step itself;
+    with unscaled deltas and w zero, the gradient.
 
     Four rows at a time, the sum over the samples is formed four samples at a time in `nabla` (4 rows: it stays
     in the fastest cache), and the last four add it, with their own share, into w in the same pass. Adding
@@ -350,13 +362,12 @@ def add_gradient(w, b, inputs, rows, k0, deltas, j0, m, r0, r1, nabla, c):
     large batches is more rounding than the reference allows. The samples left over after the groups of four
     go in a group of two (the 2 of batch 10), padded with zero deltas (on a repeated sample) where they are
     1 or 3: at most one wasted product per weight, where padding every group to four wasted up to three.
-    A narrow layer (at most NARROW inputs) skips the tiles: its rows go one at a time (add_gradient_row).
+    The rows left over after the fours go one at a time (add_gradient_row).
     """
     n_in = w.shape[1]
-    fours = r0 + (r1 - r0) // 4 * 4 if n_in > NARROW else r0
+    fours = r0 + (r1 - r0) // 4 * 4
     for j in range(r0, fours, 4):
-        for r in range(4):
-            nabla[r, :n_in] = 0.0
+        w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
         s = 0
         while s < m:
             group = 4 if m - s >= 3 else 2  # samples s..s+group-1: 4 (the last 3 padded), or 2 (the last 1)
@@ -365,22 +376,27 @@ def add_gradient(w, b, inputs, rows, k0, deltas, j0, m, r0, r1, nabla, c):
                     c[r, q] = deltas[s + q, j0 + j + r] if s + q < m else 0.0
             a0 = inputs[rows[s], k0 : k0 + n_in]
             a1 = inputs[rows[min(s + 1, m - 1)], k0 : k0 + n_in]
-            last = s + group >= m
+            fresh, last = s == 0, s + group >= m
             if group == 2:
                 if last:
-                    add_products2(w, j, nabla, c, a0, a1)
+                    add_products2(w0, w1, w2, w3, nabla, c, a0, a1, fresh)
                 else:
-                    sum_products2(nabla, c, a0, a1)
+                    sum_products2(nabla, c, a0, a1, fresh)
             else:
                 a2 = inputs[rows[min(s + 2, m - 1)], k0 : k0 + n_in]
                 a3 = inputs[rows[min(s + 3, m - 1)], k0 : k0 + n_in]
                 if last:
-                    add_products4(w, j, nabla, c, a0, a1, a2, a3)
+                    add_products4(w0, w1, w2, w3, nabla, c, a0, a1, a2, a3, fresh)
                 else:
-                    sum_products4(nabla, c, a0, a1, a2, a3)
+                    sum_products4(nabla, c, a0, a1, a2, a3, fresh)
             s += group
     for j in range(fours, r1):
         add_gradient_row(w[j], inputs, rows, k0, deltas, j0 + j, m, nabla[0, :n_in])
+
+
+@njit(cache=True)
+def add_bias_gradient(b, deltas, j0, m, r0, r1):
+    """b[j] += sum_s delta_j(s) over the m samples, for r0 <= j < r1 (the deltas scaled as in add_gradient)."""
     for j in range(r0, r1):
         total = deltas.dtype.type(0)
         for s in range(m):
@@ -424,73 +440,109 @@ def backprop_samples(weights, biases, x, y, rows, activations, deltas, samples, 
 
 
 @njit(cache=True)
-def add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, part, parts, nabla,
-                  c):
-    """add_gradient for every layer, on its share of rows: [n part/parts, n (part+1)/parts) of n. The first
-    layer's inputs are the mini-batch's rows of x, x[rows]; the others' are in `activations`."""
+def add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, part, parts, nabla, c):
+    """add_gradient and add_bias_gradient for every layer, on its share of rows: [n part/parts, n (part+1)/parts)
+    of n (steps_serial: part 0 of 1, all of them). The first layer's inputs are the mini-batch's rows of x,
+    x[rows]; the others' are in `activations`."""
     for l in range(len(targets_w)):
         n = targets_w[l].shape[0]
         r0, r1 = n * part // parts, n * (part + 1) // parts
         if l == 0:
-            add_gradient(targets_w[0], targets_b[0], x, rows, 0, deltas, offsets[1], m, r0, r1, nabla, c)
+            add_gradient(targets_w[0], x, rows, 0, deltas, offsets[1], m, r0, r1, nabla, c)
         else:
-            add_gradient(targets_w[l], targets_b[l], activations, samples, offsets[l], deltas, offsets[l + 1], m,
-                         r0, r1, nabla, c)
+            add_gradient(targets_w[l], activations, samples, offsets[l], deltas, offsets[l + 1], m, r0, r1, nabla, c)
+        add_bias_gradient(targets_b[l], deltas, offsets[l + 1], m, r0, r1)
 
 
 @njit(cache=True)
-def step_buffers(weights, offsets, m, threads):
-    """What a step writes into, allocated once for all the steps of a call: `activations` and `deltas` (one
-    row per sample, their a^0 columns unused), `samples` = 0, 1, ..., m-1 (the row map of `activations`), and
-    for each thread the running sums `nabla` (4 rows) and the deltas `c` of a 4x4 tile."""
+def step_buffers(weights, m, threads):
+    """What the steps of a call write into, allocated once for all of them (by the caller, which keeps them
+    alive while the compiled code takes uncounted views of them, see `borrowed`):
+
+    activations, deltas   one row per sample, [a^0 | a^1 | ... | a^L] (their a^0 columns unused)
+    samples               0, 1, ..., m-1: the row map of `activations`
+    partial_sums          for a team, each member's part of the first layer's weighted sums, one row per sample
+    nabla, c              for each thread, add_gradient's running sums (4 rows) and the deltas of a 4x4 tile;
+                          each thread's part padded to whole cache lines of 64 bytes (16 float32), since a line
+                          that two cores write in turn travels between them each time
+    """
     dtype = weights[0].dtype
+    offsets = layer_offsets(weights)
     widest = 0
     for w in weights:
         widest = max(widest, w.shape[1])
-    activations = np.empty((m, offsets[-1]), dtype)
-    deltas = np.empty((m, offsets[-1]), dtype)
-    return (activations, deltas, np.arange(m), np.empty((threads, 4, widest), dtype),
-            np.empty((threads, 4, 4), dtype))
+    return (np.empty((m, offsets[-1]), dtype), np.empty((m, offsets[-1]), dtype), np.arange(m),
+            np.empty((threads, m, weights[0].shape[0]), dtype),
+            np.empty((threads, 4, (widest + 15) // 16 * 16), dtype), np.empty((threads, 4, 16), dtype))
 
 
 @njit(cache=True)
-def steps_serial(weights, biases, x, y, order, start, stop, batch_size, eta, quadratic, targets_w, targets_b):
+def steps_serial(weights, biases, x, y, order, start, stop, batch_size, eta, quadratic, targets_w, targets_b,
+                 activations, deltas, samples, nabla, c):
     """Gradient steps on the mini-batches order[start:start+batch_size], ... up to stop, in one compiled call.
 
     Each mini-batch of m samples is backpropagated, then -eta/m times its gradient is added into the targets:
     train_step and train_steps pass the weights and biases themselves; gradient passes zeros and eta = -m,
     which adds the gradient itself. Nothing comes back to Python between the mini-batches, and the buffers
-    are allocated once for all of them.
+    (see step_buffers) serve all of them.
     """
+    weights, biases, x, y, order = borrowed(weights), borrowed(biases), borrowed(x), borrowed(y), borrowed(order)
+    targets_w, targets_b = borrowed(targets_w), borrowed(targets_b)
+    activations, deltas, samples, nabla, c = (borrowed(activations), borrowed(deltas), borrowed(samples),
+                                              borrowed(nabla[0]), borrowed(c[0]))
     offsets = layer_offsets(weights)
-    activations, deltas, samples, nabla, c = step_buffers(weights, offsets, min(batch_size, stop - start), 1)
     for first in range(start, stop, batch_size):
         m = min(batch_size, stop - first)
         rows = order[first : first + m]
         backprop_samples(weights, biases, x, y, rows, activations, deltas, samples, offsets, 0, m, quadratic,
                          -eta / m)
-        add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, 0, 1, nabla[0],
-                      c[0])
+        add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, 0, 1, nabla, c)
 
 
-@njit(cache=True, parallel=True)
-def steps_parallel(weights, biases, x, y, order, start, stop, batch_size, eta, quadratic, targets_w, targets_b,
-                   threads):
-    """steps_serial on `threads` threads: in each step, first each takes a share of the samples, then of every
-    layer's rows (so that no two threads write the same weight)."""
+@njit(cache=True, nogil=True)
+def steps_team(member, size, barrier_state, weights, biases, x, y, order, start, stop, batch_size, eta, quadratic,
+               targets_w, targets_b, activations, deltas, samples, partial_sums, nabla, c):
+    """steps_serial shared out between a team of `size` threads, of which this one is number `member`.
+
+    Every member runs this whole loop over the mini-batches (see numba_team.py). Of every layer it owns a share
+    of the neurons (rows of weights), and in each step it
+      1. forms the weighted sums of its neurons of the first layer, the layer of most weights, for every
+         sample of the mini-batch, into partial_sums[member];
+      2. once all have (a barrier), takes its share of the samples: gathers their weighted sums from the
+         members who formed them, then feeds them on through a = sigmoid(z + b) and the later layers, and
+         backpropagates them;
+      3. once all have (a barrier), adds the gradient into its rows of every layer.
+    What one part writes, another part reads, and the barriers keep them apart. Part 1 of the next step reads
+    only this member's own rows of the first layer, which it has just updated itself: it needs no barrier.
+    """
+    weights, biases, x, y, order = borrowed(weights), borrowed(biases), borrowed(x), borrowed(y), borrowed(order)
+    targets_w, targets_b = borrowed(targets_w), borrowed(targets_b)
+    activations, deltas, samples, partial_sums = (borrowed(activations), borrowed(deltas), borrowed(samples),
+                                                  borrowed(partial_sums))
+    nabla, c = borrowed(nabla[member]), borrowed(c[member])
     offsets = layer_offsets(weights)
-    activations, deltas, samples, nabla, c = step_buffers(weights, offsets, min(batch_size, stop - start),
-                                                          threads)
+    n_first = weights[0].shape[0]
+    generation = 0
     for first in range(start, stop, batch_size):
         m = min(batch_size, stop - first)
-        scale = -eta / m
         rows = order[first : first + m]
-        for t in prange(threads):
-            backprop_samples(weights, biases, x, y, rows, activations, deltas, samples, offsets,
-                             m * t // threads, m * (t + 1) // threads, quadratic, scale)
-        for t in prange(threads):
-            add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, t, threads,
-                          nabla[t], c[t])
+        layer_sums(weights[0], x, rows, 0, partial_sums[member], 0, 0, m, n_first * member // size,
+                   n_first * (member + 1) // size)
+        generation = barrier(barrier_state, size, generation)
+        s0, s1 = m * member // size, m * (member + 1) // size
+        for s in range(s0, s1):
+            z = activations[s, offsets[1] : offsets[2]]
+            for owner in range(size):
+                for j in range(n_first * owner // size, n_first * (owner + 1) // size):
+                    z[j] = partial_sums[owner, s, j]
+        activate(biases[0], activations, offsets[1], s0, s1, 0, n_first)
+        for b0 in range(s0, s1, BLOCK):
+            b1 = min(b0 + BLOCK, s1)
+            later_layers_forward(weights, biases, activations, samples, offsets, b0, b1)
+            backprop(weights, activations, deltas, y, rows, 0, offsets, b0, b1, quadratic, -eta / m)
+        generation = barrier(barrier_state, size, generation)
+        add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, member, size, nabla,
+                      c)
 
 
 @njit(cache=True)
@@ -554,7 +606,8 @@ class NumbaBackend(StepByStep):
 
     def __init__(self) -> None:
         self.threads = numba.config.NUMBA_NUM_THREADS
-        self._parallel_work: int | None = None  # known once the threads are started
+        self._forward_parallel_work: int | None = None  # known once Numba's threads are started
+        self._team = Team()
         self._numpy = NumpyBackend()
 
     def __repr__(self) -> str:
@@ -568,23 +621,32 @@ class NumbaBackend(StepByStep):
                              f"not {threads}")
         self.threads = threads
 
-    def path(self, m: int, weights, blas: bool = True) -> str:
-        """How a step on m samples runs: compiled loops on one thread (SERIAL) or more (PARALLEL), or BLAS."""
-        work = m * sum([w.size for w in weights])
-        if work < PARALLEL_WORK:
-            return SERIAL
+    def path(self, m: int, weights, blas: bool = True, samples: int | None = None) -> str:
+        """How steps on m samples run, `samples` in all (default m): compiled loops on one thread (SERIAL) or a
+        team of threads (PARALLEL), or BLAS."""
+        per_sample = sum([w.size for w in weights])
+        work, call_work = m * per_sample, (m if samples is None else samples) * per_sample
         if blas and work >= BLAS_WORK and m >= BLAS_BATCH:
             return BLAS
-        if self.threads == 1 or work < self._threshold():
-            return SERIAL
-        return PARALLEL
+        if self._team_size() > 1 and work >= TEAM_WORK and call_work >= TEAM_CALL_WORK:
+            return PARALLEL
+        return SERIAL
 
-    def _threshold(self) -> int:
-        if self._parallel_work is None:
+    def _team_size(self) -> int:
+        """The threads of a team: `threads`, but no more than the cores this process may run on (a member that
+        spins at a barrier, waiting for one that has no core, would wait for the scheduler's next turn)."""
+        return min(self.threads, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
+                   os.cpu_count() or 1)
+
+    def _forward_in_parallel(self, n: int, weights) -> bool:
+        """Is a forward pass of n samples worth Numba's parallel loop (FORWARD_PARALLEL_WORK)?"""
+        if self.threads == 1 or n * sum([w.size for w in weights]) < FORWARD_PARALLEL_WORK:
+            return False
+        if self._forward_parallel_work is None:
             numba.get_num_threads()  # starts Numba's threads, which settles the threading layer
             slow = numba.threading_layer() == "workqueue"
-            self._parallel_work = PARALLEL_WORK_WORKQUEUE if slow else PARALLEL_WORK
-        return self._parallel_work
+            self._forward_parallel_work = FORWARD_PARALLEL_WORK_WORKQUEUE if slow else FORWARD_PARALLEL_WORK
+        return n * sum([w.size for w in weights]) >= self._forward_parallel_work
 
     def to_backend(self, array: np.ndarray, dtype: str) -> np.ndarray:
         return np.array(array, dtype=dtype, order="C")  # always a copy: the network owns its parameters
@@ -600,7 +662,7 @@ class NumbaBackend(StepByStep):
             activations = all_activations(weights, biases, x)
             widths = [weights[0].shape[1]] + [w.shape[0] for w in weights]  # of a^0, a^1, ..., a^L
             return [activations[:, lo : lo + n].copy() for lo, n in zip(accumulate(widths, initial=0), widths)]
-        if self.path(len(x), weights, blas=False) == SERIAL:
+        if not self._forward_in_parallel(len(x), weights):
             return forward_serial(weights, biases, x)
         numba.set_num_threads(self.threads)
         return forward_parallel(weights, biases, x, self.threads)
@@ -620,7 +682,7 @@ class NumbaBackend(StepByStep):
         self.train_steps(weights, biases, x, y, order, start, stop, stop - start, eta, cost)
 
     def train_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost):
-        path = self.path(min(batch_size, stop - start), weights)
+        path = self.path(min(batch_size, stop - start), weights, samples=stop - start)
         if path == BLAS:
             return self._numpy.train_steps(weights, biases, x, y, order, start, stop, batch_size, eta, cost)
         self._steps(path, weights, biases, x, y, order, start, stop, batch_size, eta, cost, weights, biases)
@@ -630,11 +692,13 @@ class NumbaBackend(StepByStep):
         """Add -eta/m times the gradient of each mini-batch of order[start:stop] into targets_w, targets_b."""
         args = (tuple(weights), tuple(biases), x, y, order, int(start), int(stop), int(batch_size), float(eta),
                 cost == "quadratic", tuple(targets_w), tuple(targets_b))
+        size = self._team_size() if path == PARALLEL else 1
+        activations, deltas, samples, partial_sums, nabla, c = step_buffers(args[0], min(batch_size, stop - start),
+                                                                            size)
         if path == PARALLEL:
-            numba.set_num_threads(self.threads)
-            steps_parallel(*args, self.threads)
+            self._team.run(steps_team, size, *args, activations, deltas, samples, partial_sums, nabla, c)
         else:
-            steps_serial(*args)
+            steps_serial(*args, activations, deltas, samples, nabla, c)
 
 
 def unavailable_reason() -> str | None:

@@ -1,10 +1,10 @@
 """What the generic tests over the registry cannot see of the numba backend.
 
-It runs a step in one of three ways, chosen by the size of the step: compiled loops on one thread, the same
-loops shared out between threads, or NumPy's BLAS for large matrix products. The generic agreement tests
-draw small cases, which all take the first way; here each way is forced in turn and checked against the
-reference. Also: a stretch of steps in one compiled call equals one call per step, the thread setting, and
-the compiled code cached on disk for the next process.
+It runs steps in one of three ways, chosen by their size: compiled loops on one thread, the same loops shared
+out between a team of threads, or NumPy's BLAS for large matrix products. The generic agreement tests draw
+small cases, which all take the first way; here each way is forced in turn and checked against the
+reference. Also: a stretch of steps in one compiled call equals one call per step, the thread setting, the
+compiled sigmoid's accuracy, the team's barrier, and the compiled code cached on disk for the next process.
 """
 
 import subprocess
@@ -31,7 +31,7 @@ CLASSIC = [784, 16, 16, 10]
 @pytest.mark.parametrize(("sizes", "batch"), [([33, 17, 5, 3], 7), ([17, 1, 3], 1), ([5, 9, 2], 10)])
 def test_every_way_of_running_a_step_agrees_with_the_reference(monkeypatch, path, dtype, sizes, batch):
     backend = ops_numba.create()
-    monkeypatch.setattr(backend, "path", lambda m, weights, blas=True: path)
+    monkeypatch.setattr(backend, "path", lambda m, weights, blas=True, samples=None: path)
     for cost in ("quadratic", "cross-entropy"):
         case = random_case(sizes, batch, seed=batch, cost=cost, dtype=dtype, steps=2)
         values, bounds = reference(case)
@@ -43,7 +43,7 @@ def test_every_way_of_running_a_step_agrees_with_the_reference(monkeypatch, path
 @pytest.mark.parametrize("path", [ops_numba.SERIAL, ops_numba.PARALLEL, ops_numba.BLAS])
 def test_a_stretch_of_steps_in_one_call_equals_one_call_per_step(monkeypatch, path, dtype):
     backend = ops_numba.create()
-    monkeypatch.setattr(backend, "path", lambda m, weights, blas=True: path)
+    monkeypatch.setattr(backend, "path", lambda m, weights, blas=True, samples=None: path)
     case = random_case([33, 17, 5, 3], 10, seed=3, dtype=dtype, steps=3)
     order = case.order[:27]  # mini-batches of 10, 10 and a shorter last one of 7
     results = []
@@ -61,13 +61,16 @@ def test_a_stretch_of_steps_in_one_call_equals_one_call_per_step(monkeypatch, pa
         np.testing.assert_array_equal(got, expected)
 
 
-def test_small_steps_run_on_one_thread_and_large_ones_in_blas():
+def test_stretches_of_steps_run_on_a_team_single_steps_on_one_thread_and_large_ones_in_blas(monkeypatch):
     backend = ops_numba.create()
+    monkeypatch.setattr(backend, "_team_size", lambda: 2)  # (as on two cores or more, whatever this machine has)
     weights = [np.empty((n_out, n_in)) for n_in, n_out in zip(CLASSIC, CLASSIC[1:])]
-    assert backend.path(10, weights) == ops_numba.SERIAL
-    assert backend.path(1000, weights) == ops_numba.BLAS
-    backend.set_threads(1)
-    assert backend.path(100, weights) == ops_numba.SERIAL
+    assert backend.path(10, weights, samples=600) == ops_numba.PARALLEL  # a stretch of the training loop
+    assert backend.path(10, weights) == ops_numba.SERIAL  # one step: waking the team would cost more
+    assert backend.path(10, [np.empty((3, 5))], samples=600) == ops_numba.SERIAL  # too small a network
+    assert backend.path(1000, weights, samples=60_000) == ops_numba.BLAS
+    monkeypatch.setattr(backend, "_team_size", lambda: 1)
+    assert backend.path(10, weights, samples=600) == ops_numba.SERIAL
 
 
 def test_threads_can_be_set_within_numbas_limit():
@@ -101,3 +104,53 @@ def test_a_second_process_loads_the_compiled_step_from_disk_instead_of_compiling
                for _ in range(2)]
     hits, misses = map(int, outputs[-1].split())
     assert (hits, misses) == (1, 0), f"the second process compiled again: {outputs}"
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_compiled_sigmoid_is_within_the_references_allowance_and_never_overflows(dtype):
+    from numba import njit
+
+    from neuro.agreement import SIGMOID_ULPS
+    from neuro.backends.numba_sigmoid import sigmoid
+
+    @njit
+    def sigmoids(z, out):
+        for i in range(z.shape[0]):
+            out[i] = sigmoid(z[i])
+
+    rng = np.random.default_rng(0)
+    edges = [0.0, -0.0, 1000, -1000, 708, -708, 745, -745, 87, -87, 104, -104, 1e-30, -1e-30]
+    z = np.concatenate([rng.standard_normal(100_000) * 5, rng.uniform(-1000, 1000, 20_000), edges]).astype(dtype)
+    out = np.empty_like(z)
+    sigmoids(z, out)
+    exact = 1 / (1 + np.exp(-z.astype(np.longdouble)))
+    unit = np.finfo(dtype).eps / 2
+    assert out.dtype == np.dtype(dtype) and np.all(np.isfinite(out))
+    assert np.all((out >= 0) & (out <= 1))
+    assert float(np.max(np.abs(out - exact))) <= SIGMOID_ULPS * unit
+    assert out[np.argmax(z)] == 1.0
+
+
+def test_the_barrier_keeps_a_team_in_step():
+    """Each member writes its slot, waits, then reads every other slot: without the barrier (or with reads the
+    compiler kept from an earlier round) a member would see a slot from an earlier round."""
+    from numba import njit
+
+    from neuro.backends.numba_team import Team, barrier
+
+    @njit(nogil=True)
+    def rounds(member, size, state, slots, seen, n):
+        generation = 0
+        for r in range(1, n + 1):
+            slots[member * 16] = r  # (16 apart: one cache line each)
+            generation = barrier(state, size, generation)
+            for other in range(size):
+                if slots[other * 16] != r:
+                    seen[member] += 1
+            generation = barrier(state, size, generation)
+
+    size = 2  # (no more threads than this machine's two cores: a spinning member would wait for a sleeping one)
+    slots, seen = np.zeros(16 * size, np.int64), np.zeros(size, np.int64)
+    Team().run(rounds, size, slots, seen, 20_000)
+    assert seen.tolist() == [0] * size
+    assert slots[::16].tolist() == [20_000] * size
