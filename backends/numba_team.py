@@ -14,7 +14,11 @@ generation, and the compiler must read it afresh each time round, never once and
 
 The threads themselves are Python threads (`Team.run`) calling a compiled function that releases the GIL
 (`nogil=True`), so every member of the team runs at once, whatever Numba's threading layer; a spin barrier
-whose members took turns on one thread would wait for ever.
+whose members took turns on one thread would wait for ever. For the same reason a team has no more members
+than the cores the process may use (`NumbaBackend._team_size`).
+
+Also here, because a team needs it most: `borrowed`, views of arrays without Numba's reference counts, whose
+atomic updates two cores would otherwise fight over at every slice.
 """
 
 from __future__ import annotations
