@@ -137,21 +137,9 @@ def weighted_sum(w_j, a):
 
 
 @njit(cache=True, fastmath=SUMS)
-def weighted_sums4(w0, w1, w2, w3, a):
-    """The weighted inputs of four neurons (weights w0..w3) in one pass over a: each a[k], once loaded, serves
-    four sums."""
-    z0 = z1 = z2 = z3 = w0.dtype.type(0)
-    for k in range(a.shape[0]):
-        z0 += w0[k] * a[k]
-        z1 += w1[k] * a[k]
-        z2 += w2[k] * a[k]
-        z3 += w3[k] * a[k]
-    return z0, z1, z2, z3
-
-
-@njit(cache=True, fastmath=SUMS)
 def weighted_sums4x2(w0, w1, w2, w3, a, a_next):
-    """weighted_sums4 for two samples at once: each weight, once loaded, serves both (8 sums in one pass)."""
+    """The weighted inputs of four neurons (weights w0..w3) for two samples (inputs a, a_next) in one pass: each
+    weight, once loaded, serves both samples, and each input all four neurons (8 sums side by side)."""
     z0 = z1 = z2 = z3 = y0 = y1 = y2 = y3 = w0.dtype.type(0)
     for k in range(a.shape[0]):
         z0 += w0[k] * a[k]
@@ -172,25 +160,22 @@ def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1):
     layer a row of x itself (rows: the mini-batch's part of `order`), read where it lies rather than copied
     first into `activations`; for the others, a^l in the sample's own row of `activations` (rows: 0, 1, ...).
 
-    Four neurons and two samples at a time (each weight, once loaded, serves two samples, and each input four
-    neurons); the neurons left over after the fours go one at a time.
+    Four neurons and two samples at a time (weighted_sums4x2); the neurons left over after the fours go one at
+    a time. The last sample of an odd number goes through the same code as a pair with itself: a sum then comes
+    out the same, bit for bit, whatever sample it is paired with, and a team of threads may share the samples
+    out anywhere (see `share`).
     """
     n_in = w.shape[1]
     fours = r0 + (r1 - r0) // 4 * 4
     for j in range(r0, fours, 4):  # four rows of w, used for every sample of the block in turn
         w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
         s = s0
-        while s + 1 < s1:  # two samples at a time
-            sums = weighted_sums4x2(w0, w1, w2, w3, inputs[rows[s], k0 : k0 + n_in],
-                                    inputs[rows[s + 1], k0 : k0 + n_in])
+        for s in range(s0, s1, 2):  # two samples at a time (the last of an odd number twice)
+            t = min(s + 1, s1 - 1)
+            sums = weighted_sums4x2(w0, w1, w2, w3, inputs[rows[s], k0 : k0 + n_in], inputs[rows[t], k0 : k0 + n_in])
             for r in range(4):
                 z[s, j0 + j + r] = sums[r]
-                z[s + 1, j0 + j + r] = sums[4 + r]
-            s += 2
-        if s < s1:  # and the last one of an odd number
-            sums4 = weighted_sums4(w0, w1, w2, w3, inputs[rows[s], k0 : k0 + n_in])
-            for r in range(4):
-                z[s, j0 + j + r] = sums4[r]
+                z[t, j0 + j + r] = sums[4 + r]
     for j in range(fours, r1):
         for s in range(s0, s1):
             z[s, j0 + j] = weighted_sum(w[j], inputs[rows[s], k0 : k0 + n_in])
@@ -440,13 +425,26 @@ def backprop_samples(weights, biases, x, y, rows, activations, deltas, samples, 
 
 
 @njit(cache=True)
+def share(n, part, parts, unit):
+    """Where part `part` of `parts` of n rows (or samples) starts: near n part / parts, at a multiple of `unit`.
+
+    A team shares out a layer's rows in multiples of 4, the tiles in which one thread goes through them
+    (layer_sums, add_gradient): each sum then meets its terms in the same order as on one thread, and a team
+    computes the very same numbers, bit for bit, as one thread. (Samples go in any number: see layer_sums.)
+    """
+    if part >= parts:
+        return n
+    return n * part // parts // unit * unit
+
+
+@njit(cache=True)
 def add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, part, parts, nabla, c):
-    """add_gradient and add_bias_gradient for every layer, on its share of rows: [n part/parts, n (part+1)/parts)
-    of n (steps_serial: part 0 of 1, all of them). The first layer's inputs are the mini-batch's rows of x,
+    """add_gradient and add_bias_gradient for every layer, on its share of rows (see `share`; steps_serial:
+    part 0 of 1, all of them). The first layer's inputs are the mini-batch's rows of x,
     x[rows]; the others' are in `activations`."""
     for l in range(len(targets_w)):
         n = targets_w[l].shape[0]
-        r0, r1 = n * part // parts, n * (part + 1) // parts
+        r0, r1 = share(n, part, parts, 4), share(n, part + 1, parts, 4)
         if l == 0:
             add_gradient(targets_w[0], x, rows, 0, deltas, offsets[1], m, r0, r1, nabla, c)
         else:
@@ -526,14 +524,14 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
     for first in range(start, stop, batch_size):
         m = min(batch_size, stop - first)
         rows = order[first : first + m]
-        layer_sums(weights[0], x, rows, 0, partial_sums[member], 0, 0, m, n_first * member // size,
-                   n_first * (member + 1) // size)
+        layer_sums(weights[0], x, rows, 0, partial_sums[member], 0, 0, m, share(n_first, member, size, 4),
+                   share(n_first, member + 1, size, 4))
         generation = barrier(barrier_state, size, generation)
-        s0, s1 = m * member // size, m * (member + 1) // size
+        s0, s1 = share(m, member, size, 1), share(m, member + 1, size, 1)
         for s in range(s0, s1):
             z = activations[s, offsets[1] : offsets[2]]
             for owner in range(size):
-                for j in range(n_first * owner // size, n_first * (owner + 1) // size):
+                for j in range(share(n_first, owner, size, 4), share(n_first, owner + 1, size, 4)):
                     z[j] = partial_sums[owner, s, j]
         activate(biases[0], activations, offsets[1], s0, s1, 0, n_first)
         for b0 in range(s0, s1, BLOCK):

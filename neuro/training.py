@@ -20,6 +20,9 @@ from neuro.errors import NeuroError
 from neuro.evaluation import evaluate_outputs, outputs_of
 from neuro.network import Network
 
+STRETCH_SECONDS = 0.02
+"""A call of the backend's train_steps that took less than this doubles the next call's stretch (see sgd)."""
+
 
 @dataclass(frozen=True)
 class EpochReport:
@@ -88,19 +91,28 @@ def sgd(
     y = network.to_backend(one_hot(data.train_labels, network.sizes[-1]))
     x_test = network.to_backend(data.test_images)
     rng = np.random.default_rng(settings.seed)
-    # The backend runs a stretch of about 1% of an epoch per call (whole mini-batches), so that progress is
-    # reported without costing what a step costs, and a compiled backend stays compiled between mini-batches.
-    stretch = max(1, n // settings.batch_size // 100) * settings.batch_size
+    # The backend runs a stretch of whole mini-batches per call, so that a compiled backend stays compiled
+    # between mini-batches and progress is reported without costing what a step costs. The first stretch is
+    # 1% of an epoch; while a call takes less than STRETCH_SECONDS the stretch doubles, up to 10% of an epoch
+    # (a call has a cost of its own: a fast backend would otherwise spend much of its time starting calls).
+    # The mini-batches are the same whatever the stretch: a stretch is a multiple of the batch size.
+    batches = -(-n // settings.batch_size)
+    stretch, longest = max(1, batches // 100) * settings.batch_size, max(1, batches // 10) * settings.batch_size
     reports = []
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
         order = backend.to_backend(rng.permutation(n), "int64")
-        for start in range(0, n, stretch):
+        start = 0
+        while start < n:
             stop = min(start + stretch, n)
+            called = time.perf_counter()
             backend.train_steps(network.weights, network.biases, x, y, order, start, stop,
                                 settings.batch_size, settings.eta, settings.cost)
+            if time.perf_counter() - called < STRETCH_SECONDS:
+                stretch = min(2 * stretch, longest)
             if on_batch is not None:
                 on_batch(stop - start)
+            start = stop
         backend.synchronize()
         seconds = time.perf_counter() - started
         outputs = outputs_of(network, x_test, len(data.test_labels))

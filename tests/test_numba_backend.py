@@ -61,6 +61,28 @@ def test_a_stretch_of_steps_in_one_call_equals_one_call_per_step(monkeypatch, pa
         np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("sizes", "batch"), [(CLASSIC, 10), ([33, 17, 10, 3], 7), ([40, 5, 9, 2], 1), ([9, 3], 5)])
+def test_a_team_computes_the_same_numbers_as_one_thread_bit_for_bit(monkeypatch, dtype, sizes, batch):
+    """So that a training run gives the same network on one core or two: a team shares rows out in the tiles one
+    thread goes through them in, and a sum comes out the same whatever sample it is paired with (ops_numba.share,
+    layer_sums). Odd batches and layers whose rows are no multiple of 4 included."""
+    backend = ops_numba.create()
+    monkeypatch.setattr(backend, "_team_size", lambda: 2)  # (a team of two, even on a machine of one core)
+    case = random_case(sizes, batch, seed=5, dtype=dtype, steps=3)
+    order = np.concatenate([case.order, case.order])[: 3 * batch + batch // 2]  # three steps and a short one
+    results = []
+    for path in (ops_numba.SERIAL, ops_numba.PARALLEL):
+        monkeypatch.setattr(backend, "path", lambda m, weights, blas=True, samples=None, path=path: path)
+        w = [backend.to_backend(a, dtype) for a in case.weights]
+        b = [backend.to_backend(a, dtype) for a in case.biases]
+        x, y = backend.to_backend(case.x, dtype), backend.to_backend(case.y, dtype)
+        backend.train_steps(w, b, x, y, order, 0, len(order), batch, 3.0, "cross-entropy")
+        results.append(w + b)
+    for one_thread, team in zip(*results, strict=True):
+        np.testing.assert_array_equal(team, one_thread)
+
+
 def test_stretches_of_steps_run_on_a_team_single_steps_on_one_thread_and_large_ones_in_blas(monkeypatch):
     backend = ops_numba.create()
     monkeypatch.setattr(backend, "_team_size", lambda: 2)  # (as on two cores or more, whatever this machine has)
