@@ -48,8 +48,9 @@ What changed, and why it is fast:
   between, each feeds its share of the samples through the later layers and backpropagates them
   (`steps_team`). Numba's own `prange` would start and stop its threads twice a step, a few microseconds
   each time, more than a second core saves at batch 10; a team is started once per call and meets at a spin
-  barrier, a fraction of a microsecond (numba_team.py). Single steps, and tiny networks, stay on one core
-  (`TEAM_WORK`). The thread count is Numba's: `NUMBA_NUM_THREADS` (default: all cores), `--threads`, or
+  barrier, a fraction of a microsecond (numba_team.py). A team computes the same numbers as one thread, bit
+  for bit (see `share`). Single steps, small steps (the classic network below batch 4) and tiny networks
+  stay on one core (`TEAM_WORK`). The thread count is Numba's: `NUMBA_NUM_THREADS` (default: all cores), `--threads`, or
   `NumbaBackend.set_threads`.
 * BLAS for the big matrix products. Once a step is a product of large matrices (`BLAS_WORK`, e.g. the
   classic network from batch 155, or 784-1024-1024-10 from batch 16), the hand-tuned BLAS behind NumPy beats
@@ -103,12 +104,14 @@ SUMS = {"reassoc", "contract"}
 BLOCK = 16
 """Samples fed through the layers together, a block at a time."""
 
-TEAM_WORK = 10_000
+TEAM_WORK = 50_000
 TEAM_CALL_WORK = 5_000_000
 """Steps run on a team of threads (see steps_team) when a step is at least TEAM_WORK multiply-adds (samples
-times weights: the classic network, 12,960 weights, from batch 1), and the call at least TEAM_CALL_WORK (the
-classic network: about 40 steps at batch 10). A step pays two barriers, a fraction of a microsecond each;
-a call pays about 0.1 ms to wake the team's threads."""
+times weights: the classic network, 12,960 weights, from batch 4), and the call at least TEAM_CALL_WORK (the
+classic network: about 40 steps at batch 10). A step pays two barriers, a fraction of a microsecond each, and
+the threads' traffic between the cores; a call pays about 0.1 ms to wake the team. Measured with
+scripts/numba-threads.py on a shared 2-core machine: at batch 1 the team was as often slower as faster than
+one thread, from batch 5 it was mostly faster (float64 by 1.1-1.4 times, float32 by up to 1.4 times)."""
 
 FORWARD_PARALLEL_WORK = 250_000
 """Multiply-adds (samples times weights) from which a forward pass is shared out between Numba's threads, in

@@ -90,6 +90,7 @@ def test_stretches_of_steps_run_on_a_team_single_steps_on_one_thread_and_large_o
     assert backend.path(10, weights, samples=600) == ops_numba.PARALLEL  # a stretch of the training loop
     assert backend.path(10, weights) == ops_numba.SERIAL  # one step: waking the team would cost more
     assert backend.path(10, [np.empty((3, 5))], samples=600) == ops_numba.SERIAL  # too small a network
+    assert backend.path(1, weights, samples=600) == ops_numba.SERIAL  # too small a step
     assert backend.path(1000, weights, samples=60_000) == ops_numba.BLAS
     monkeypatch.setattr(backend, "_team_size", lambda: 1)
     assert backend.path(10, weights, samples=600) == ops_numba.SERIAL
