@@ -19,10 +19,14 @@ than the cores the process may use (`NumbaBackend._team_size`).
 
 Also here, because a team needs it most: `borrowed`, views of arrays without Numba's reference counts, whose
 atomic updates two cores would otherwise fight over at every slice.
+
+Numba's disk cache checks only the file of the function it cached: after editing this file, delete
+backends/__pycache__/ops_numba*.nbi and *.nbc, or ops_numba's compiled steps keep the old barrier.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -30,16 +34,22 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
-ARRIVED, GENERATION = 0, 8
-"""Where a barrier's two counters lie in its int64 array: 64 bytes apart, so on cache lines of their own
-(a line that the arriving threads write and the waiting threads read would bounce between the cores)."""
+ARRIVED, GENERATION, ABORTED = 0, 8, 16
+"""Where a barrier's counters lie in its int64 array: 64 bytes apart, so on cache lines of their own (a line
+that the arriving threads write and the waiting threads read would bounce between the cores)."""
+
+SPINS_BEFORE_YIELDING = 20_000
+"""Spins (about a millisecond) after which a waiting thread gives its core away between spins: a member that
+has lost its core (to another process) gets it back sooner."""
 
 
 def new_barrier() -> np.ndarray:
-    """The shared state of one barrier: [ARRIVED] counts the threads arrived, [GENERATION] the barriers passed."""
-    return np.zeros(2 * GENERATION, np.int64)
+    """The shared state of one barrier: [ARRIVED] counts the threads arrived, [GENERATION] the barriers passed,
+    and [ABORTED] is set when a member has failed, so that the others stop waiting for it."""
+    return np.zeros(3 * 8, np.int64)
 
 
 def _element_pointer(context, builder, array_type, array, index):
@@ -111,9 +121,25 @@ def borrowed(typingctx, arrays):
     return None
 
 
+@intrinsic
+def yield_core(typingctx):
+    """The C library's sched_yield() (a no-op where there is none): let the operating system run another thread
+    on this core for a moment. (Declared as an external function, not called through ctypes, so that the code
+    that calls it can still be cached on disk.)"""
+    def codegen(context, builder, signature, args):
+        if os.name == "posix":
+            sched_yield = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []),
+                                                         "sched_yield")
+            builder.call(sched_yield, [])
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
 @njit(cache=True, nogil=True)
 def barrier(state, parties, generation):
-    """Wait until all `parties` threads have called barrier(state, ...) for this `generation`; returns the next.
+    """Wait until all `parties` threads have called barrier(state, ...) for this `generation`; returns the next,
+    or -1 if a member has failed (the caller must then return at once).
 
     Each thread keeps its own count of the barriers it has passed (`generation`, from 0). The last thread to
     arrive resets the count of arrivals, then moves the shared generation on, which releases the others; what
@@ -122,9 +148,16 @@ def barrier(state, parties, generation):
     if atomic_add(state, ARRIVED, 1) == parties - 1:
         atomic_add(state, ARRIVED, -parties)
         atomic_add(state, GENERATION, 1)
-    else:
-        while atomic_load(state, GENERATION) == generation:
+        return generation + 1
+    spins = 0
+    while atomic_load(state, GENERATION) == generation:
+        if atomic_load(state, ABORTED) != 0:
+            return -1
+        spins += 1
+        if spins < SPINS_BEFORE_YIELDING:
             spin_pause()
+        else:
+            yield_core()
     return generation + 1
 
 
@@ -137,9 +170,21 @@ class Team:
         self._lock = threading.Lock()  # one team at work at a time: the pool's threads are its members
 
     def run(self, function, size: int, *args) -> None:
-        """function(member, size, barrier_state, *args) for member = 0, 1, ..., size - 1, all at once."""
+        """function(member, size, barrier_state, *args) for member = 0, 1, ..., size - 1, all at once.
+
+        If a member fails (or the caller is interrupted while starting the team), the barrier is marked
+        aborted, the other members return from their next barrier, and the first error is raised here.
+        """
         with self._lock:
             state = new_barrier()
+
+            def member(index: int) -> None:
+                try:
+                    function(index, size, state, *args)
+                except BaseException:
+                    state[ABORTED] = 1
+                    raise
+
             if size == 1:
                 function(0, 1, state, *args)
                 return
@@ -148,8 +193,18 @@ class Team:
                     self._pool.shutdown()
                 self._pool = ThreadPoolExecutor(max_workers=size - 1, thread_name_prefix="neuro-numba")
                 self._pool_size = size - 1
-            others = [self._pool.submit(function, member, size, state, *args) for member in range(1, size)]
-            function(0, size, state, *args)
+            others, error = [], None
+            try:
+                others.extend(self._pool.submit(member, index) for index in range(1, size))
+                member(0)
+            except BaseException as failure:
+                state[ABORTED] = 1
+                error = failure
             for other in others:
-                other.result()
+                try:
+                    other.result()
+                except BaseException as failure:
+                    error = error or failure
+            if error is not None:
+                raise error
 

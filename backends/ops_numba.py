@@ -11,9 +11,10 @@ What changed, and why it is fast:
 * Typed and compiled. `@njit` compiles each function below to machine code for the types of its first call
   (float64 or float32 arrays): no interpreter, no Python float objects, and the innermost loops run in SIMD
   instructions that multiply and add 4 to 8 numbers at once.
-* A stretch of steps in one call. `train_steps` runs the loop over the mini-batches of a stretch (about 1% of
-  an epoch) inside one compiled call (`steps_serial`): nothing comes back to the interpreter between
-  mini-batches, where the call alone would cost a few microseconds per step. `train_step` and `gradient` are
+* A stretch of steps in one call. `train_steps` runs the loop over the mini-batches of a stretch (1% to 10%
+  of an epoch, see neuro/training.py) inside one compiled call (`steps_serial`, or `steps_team`): nothing
+  comes back to the interpreter between mini-batches, where the call alone would cost a few microseconds
+  per step. `train_step` and `gradient` are
   the same compiled code with one mini-batch, so they share its compile cache.
 * No temporaries. A call allocates its buffers once for all its steps (`step_buffers`) and every loop writes
   into them; the parameters are the framework's own NumPy arrays, updated in place.
@@ -46,12 +47,13 @@ What changed, and why it is fast:
 * Both cores, in a team. Each thread of a team owns a share of every layer's neurons (rows of weights): it
   forms their weighted sums and updates their weights, so no two threads ever write the same weight; in
   between, each feeds its share of the samples through the later layers and backpropagates them
-  (`steps_team`). Numba's own `prange` would start and stop its threads twice a step, a few microseconds
-  each time, more than a second core saves at batch 10; a team is started once per call and meets at a spin
+  (`steps_team`). Numba's own `prange` would start and stop its threads twice a step, a few microseconds each
+  time, more than a second core saves at batch 10; a team is started once per call and meets at a spin
   barrier, a fraction of a microsecond (numba_team.py). A team computes the same numbers as one thread, bit
-  for bit (see `share`). Single steps, small steps (the classic network below batch 4) and tiny networks
-  stay on one core (`TEAM_WORK`). The thread count is Numba's: `NUMBA_NUM_THREADS` (default: all cores), `--threads`, or
-  `NumbaBackend.set_threads`.
+  for bit (see `share`). Short calls (single steps; `TEAM_CALL_WORK`), small steps (the classic network below
+  batch 4; `TEAM_WORK`) and tiny networks stay on one core; a team has at most one member per four neurons of
+  the first layer, and per core. The thread count is Numba's: `NUMBA_NUM_THREADS` (default: all cores),
+  `--threads`, or `NumbaBackend.set_threads`.
 * BLAS for the big matrix products. Once a step is a product of large matrices (`BLAS_WORK`, e.g. the
   classic network from batch 155, or 784-1024-1024-10 from batch 16), the hand-tuned BLAS behind NumPy beats
   any loop compiled here, so the steps go to the NumPy backend, one NumPy step per mini-batch. (Numba can
@@ -110,8 +112,9 @@ TEAM_CALL_WORK = 5_000_000
 times weights: the classic network, 12,960 weights, from batch 4), and the call at least TEAM_CALL_WORK (the
 classic network: about 40 steps at batch 10). A step pays two barriers, a fraction of a microsecond each, and
 the threads' traffic between the cores; a call pays about 0.1 ms to wake the team. Measured with
-scripts/numba-threads.py on a shared 2-core machine: at batch 1 the team was as often slower as faster than
-one thread, from batch 5 it was mostly faster (float64 by 1.1-1.4 times, float32 by up to 1.4 times)."""
+scripts/numba-threads.py on a shared 2-core machine: at batches 1 to 3 the team was about as often slower
+as faster than one thread; from batch 4 to 100, in the last run, faster by 1.2-1.5 times in float64 and
+1.1-1.5 times in float32."""
 
 FORWARD_PARALLEL_WORK = 250_000
 """Multiply-adds (samples times weights) from which a forward pass is shared out between Numba's threads, in
@@ -226,13 +229,14 @@ def backprop(weights, activations, deltas, y, order, start, offsets, s0, s1, qua
     """
     L = len(weights)
     out = offsets[L]
+    one = activations.dtype.type(1)  # (a literal 1.0 would compute a float32 network's a (1 - a) in float64)
     for s in range(s0, s1):
         i = order[start + s]
         for j in range(offsets[L + 1] - out):
             a_j = activations[s, out + j]
             delta_j = a_j - y[i, j]
             if quadratic:
-                delta_j *= a_j * (1.0 - a_j)
+                delta_j *= a_j * (one - a_j)
             deltas[s, out + j] = scale * delta_j
     for l in range(L - 1, 0, -1):  # weights[l] maps layer l to layer l+1 (the book's w^{l+1})
         w = weights[l]
@@ -248,7 +252,7 @@ def backprop(weights, activations, deltas, y, order, start, offsets, s0, s1, qua
         for s in range(s0, s1):
             delta, a = deltas[s, k0:j0], activations[s, k0:j0]
             for k in range(delta.shape[0]):
-                delta[k] *= a[k] * (1.0 - a[k])
+                delta[k] *= a[k] * (one - a[k])
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -530,6 +534,8 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
         layer_sums(weights[0], x, rows, 0, partial_sums[member], 0, 0, m, share(n_first, member, size, 4),
                    share(n_first, member + 1, size, 4))
         generation = barrier(barrier_state, size, generation)
+        if generation < 0:  # another member failed
+            return
         s0, s1 = share(m, member, size, 1), share(m, member + 1, size, 1)
         for s in range(s0, s1):
             z = activations[s, offsets[1] : offsets[2]]
@@ -542,6 +548,8 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
             later_layers_forward(weights, biases, activations, samples, offsets, b0, b1)
             backprop(weights, activations, deltas, y, rows, 0, offsets, b0, b1, quadratic, -eta / m)
         generation = barrier(barrier_state, size, generation)
+        if generation < 0:
+            return
         add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, member, size, nabla,
                       c)
 
@@ -693,7 +701,8 @@ class NumbaBackend(StepByStep):
         """Add -eta/m times the gradient of each mini-batch of order[start:stop] into targets_w, targets_b."""
         args = (tuple(weights), tuple(biases), x, y, order, int(start), int(stop), int(batch_size), float(eta),
                 cost == "quadratic", tuple(targets_w), tuple(targets_b))
-        size = self._team_size() if path == PARALLEL else 1
+        # a team: at most one member per core, and per tile of four rows of the first layer (more would idle)
+        size = min(self._team_size(), max(1, weights[0].shape[0] // 4)) if path == PARALLEL else 1
         activations, deltas, samples, partial_sums, nabla, c = step_buffers(args[0], min(batch_size, stop - start),
                                                                             size)
         if path == PARALLEL:

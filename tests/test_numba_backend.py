@@ -7,6 +7,7 @@ reference. Also: a stretch of steps in one compiled call equals one call per ste
 compiled sigmoid's accuracy, the team's barrier, and the compiled code cached on disk for the next process.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -70,7 +71,7 @@ def test_a_team_computes_the_same_numbers_as_one_thread_bit_for_bit(monkeypatch,
     backend = ops_numba.create()
     monkeypatch.setattr(backend, "_team_size", lambda: 2)  # (a team of two, even on a machine of one core)
     case = random_case(sizes, batch, seed=5, dtype=dtype, steps=3)
-    order = np.concatenate([case.order, case.order])[: 3 * batch + batch // 2]  # three steps and a short one
+    order = np.concatenate([case.order, case.order])[: 3 * batch + batch // 2]  # three steps (and a short one)
     results = []
     for path in (ops_numba.SERIAL, ops_numba.PARALLEL):
         monkeypatch.setattr(backend, "path", lambda m, weights, blas=True, samples=None, path=path: path)
@@ -113,20 +114,23 @@ def test_a_second_process_loads_the_compiled_step_from_disk_instead_of_compiling
     code = textwrap.dedent("""
         import numpy as np
         from neuro.backends import get_backend
-        from neuro.backends.ops_numba import steps_serial
+        from neuro.backends.ops_numba import steps_serial, steps_team
         rng = np.random.default_rng(0)
         sizes = [784, 16, 16, 10]
         w = [rng.standard_normal((o, i)) for i, o in zip(sizes, sizes[1:])]
         b = [rng.standard_normal(o) for o in sizes[1:]]
-        x, y = rng.random((20, 784)), rng.random((20, 10))
-        get_backend("numba").train_step(w, b, x, y, np.arange(20), 0, 10, 3.0, "quadratic")
-        stats = steps_serial.stats
-        print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+        x, y = rng.random((6000, 784)), rng.random((6000, 10))
+        backend = get_backend("numba")
+        backend.train_step(w, b, x, y, np.arange(6000), 0, 10, 3.0, "quadratic")  # one step: one thread
+        backend.train_steps(w, b, x, y, np.arange(6000), 0, 6000, 10, 3.0, "quadratic")  # a team, if 2 cores
+        for kernel in (steps_serial, steps_team):
+            print(sum(kernel.stats.cache_hits.values()), sum(kernel.stats.cache_misses.values()))
     """)
     outputs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
                for _ in range(2)]
-    hits, misses = map(int, outputs[-1].split())
-    assert (hits, misses) == (1, 0), f"the second process compiled again: {outputs}"
+    serial, team = [tuple(map(int, line.split())) for line in outputs[-1].splitlines()]
+    assert serial == (1, 0), f"the second process compiled again: {outputs}"
+    assert team in ((1, 0), (0, 0)), f"the second process compiled the team's step again: {outputs}"
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -150,10 +154,17 @@ def test_the_compiled_sigmoid_is_within_the_references_allowance_and_never_overf
     unit = np.finfo(dtype).eps / 2
     assert out.dtype == np.dtype(dtype) and np.all(np.isfinite(out))
     assert np.all((out >= 0) & (out <= 1))
-    assert float(np.max(np.abs(out - exact))) <= SIGMOID_ULPS * unit
+    assert float(np.max(np.abs(out - exact))) <= SIGMOID_ULPS * unit  # what the reference allows
+    normal = exact >= np.finfo(dtype).tiny  # and relative to its own value, however small (4 u; measured 3.3)
+    assert float(np.max(np.abs(out - exact)[normal] / exact[normal])) <= 4 * unit
     assert out[np.argmax(z)] == 1.0
+    special = np.array([np.inf, -np.inf, np.nan], dtype)
+    sigmoids(special, out[:3])
+    assert out[0] == 1.0 and out[1] == 0.0 and np.isnan(out[2])
 
 
+@pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda _: range(os.cpu_count() or 1))(0)) < 2,
+                    reason="a team of two on one core would wait for the scheduler at every barrier")
 def test_the_barrier_keeps_a_team_in_step():
     """Each member writes its slot, waits, then reads every other slot: without the barrier (or with reads the
     compiler kept from an earlier round) a member would see a slot from an earlier round."""
@@ -177,3 +188,25 @@ def test_the_barrier_keeps_a_team_in_step():
     Team().run(rounds, size, slots, seen, 20_000)
     assert seen.tolist() == [0] * size
     assert slots[::16].tolist() == [20_000] * size
+
+
+def test_a_failing_member_stops_the_team_instead_of_leaving_it_waiting():
+    """The other members return from their next barrier, and the error reaches the caller."""
+    from numba import njit
+
+    from neuro.backends.numba_team import Team, barrier
+
+    @njit(nogil=True)
+    def waits(member, size, state, passed):
+        generation = barrier(state, size, generation=0)
+        passed[member] = generation
+
+    def fails_in_member_1(member, size, state, passed):
+        if member == 1:
+            raise ValueError("member 1 failed")
+        waits(member, size, state, passed)
+
+    passed = np.zeros(2, np.int64)
+    with pytest.raises(ValueError, match="member 1 failed"):
+        Team().run(fails_in_member_1, 2, passed)
+    assert passed[0] == -1  # member 0 left its barrier, told that the team had failed
