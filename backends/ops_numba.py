@@ -11,11 +11,10 @@ What changed, and why it is fast:
 * Typed and compiled. `@njit` compiles each function below to machine code for the types of its first call
   (float64 or float32 arrays): no interpreter, no Python float objects, and the innermost loops run in SIMD
   instructions that multiply and add 4 to 8 numbers at once.
-* A stretch of steps in one call. `train_steps` runs the loop over the mini-batches of a stretch (1% to 10%
-  of an epoch, see neuro/training.py) inside one compiled call (`steps_serial`, or `steps_team`): nothing
-  comes back to the interpreter between mini-batches, where the call alone would cost a few microseconds
-  per step. `train_step` and `gradient` are
-  the same compiled code with one mini-batch, so they share its compile cache.
+* A stretch of steps in one call. `train_steps` runs the loop over the mini-batches of a stretch (1% to 10% of
+  an epoch, see neuro/training.py) inside one compiled call (`steps_serial`, or `steps_team`): nothing comes
+  back to the interpreter between mini-batches, where the call alone would cost a few microseconds per step.
+  `train_step` and `gradient` are the same compiled code with one mini-batch, so they share its compile cache.
 * No temporaries. A call allocates its buffers once for all its steps (`step_buffers`) and every loop writes
   into them; the parameters are the framework's own NumPy arrays, updated in place.
 * Views without reference counts. Numba counts the references to an array's memory, and every slice taken of
@@ -175,7 +174,6 @@ def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1):
     fours = r0 + (r1 - r0) // 4 * 4
     for j in range(r0, fours, 4):  # four rows of w, used for every sample of the block in turn
         w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
-        s = s0
         for s in range(s0, s1, 2):  # two samples at a time (the last of an odd number twice)
             t = min(s + 1, s1 - 1)
             sums = weighted_sums4x2(w0, w1, w2, w3, inputs[rows[s], k0 : k0 + n_in], inputs[rows[t], k0 : k0 + n_in])
@@ -447,8 +445,8 @@ def share(n, part, parts, unit):
 @njit(cache=True)
 def add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, part, parts, nabla, c):
     """add_gradient and add_bias_gradient for every layer, on its share of rows (see `share`; steps_serial:
-    part 0 of 1, all of them). The first layer's inputs are the mini-batch's rows of x,
-    x[rows]; the others' are in `activations`."""
+    part 0 of 1, all of them). The first layer's inputs are the mini-batch's rows of x, x[rows]; the others'
+    are in `activations`."""
     for l in range(len(targets_w)):
         n = targets_w[l].shape[0]
         r0, r1 = share(n, part, parts, 4), share(n, part + 1, parts, 4)
@@ -637,7 +635,7 @@ class NumbaBackend(StepByStep):
         work, call_work = m * per_sample, (m if samples is None else samples) * per_sample
         if blas and work >= BLAS_WORK and m >= BLAS_BATCH:
             return BLAS
-        if self._team_size() > 1 and work >= TEAM_WORK and call_work >= TEAM_CALL_WORK:
+        if self._team_members(weights) > 1 and work >= TEAM_WORK and call_work >= TEAM_CALL_WORK:
             return PARALLEL
         return SERIAL
 
@@ -647,15 +645,21 @@ class NumbaBackend(StepByStep):
         return min(self.threads, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
                    os.cpu_count() or 1)
 
+    def _team_members(self, weights) -> int:
+        """The members of a team for this network: _team_size, and at most one per tile of four rows of the
+        first layer (more would have no rows of their own)."""
+        return min(self._team_size(), max(1, weights[0].shape[0] // 4))
+
     def _forward_in_parallel(self, n: int, weights) -> bool:
         """Is a forward pass of n samples worth Numba's parallel loop (FORWARD_PARALLEL_WORK)?"""
-        if self.threads == 1 or n * sum([w.size for w in weights]) < FORWARD_PARALLEL_WORK:
+        work = n * sum([w.size for w in weights])
+        if self.threads == 1 or work < FORWARD_PARALLEL_WORK:
             return False
         if self._forward_parallel_work is None:
             numba.get_num_threads()  # starts Numba's threads, which settles the threading layer
             slow = numba.threading_layer() == "workqueue"
             self._forward_parallel_work = FORWARD_PARALLEL_WORK_WORKQUEUE if slow else FORWARD_PARALLEL_WORK
-        return n * sum([w.size for w in weights]) >= self._forward_parallel_work
+        return work >= self._forward_parallel_work
 
     def to_backend(self, array: np.ndarray, dtype: str) -> np.ndarray:
         return np.array(array, dtype=dtype, order="C")  # always a copy: the network owns its parameters
@@ -701,8 +705,7 @@ class NumbaBackend(StepByStep):
         """Add -eta/m times the gradient of each mini-batch of order[start:stop] into targets_w, targets_b."""
         args = (tuple(weights), tuple(biases), x, y, order, int(start), int(stop), int(batch_size), float(eta),
                 cost == "quadratic", tuple(targets_w), tuple(targets_b))
-        # a team: at most one member per core, and per tile of four rows of the first layer (more would idle)
-        size = min(self._team_size(), max(1, weights[0].shape[0] // 4)) if path == PARALLEL else 1
+        size = self._team_members(weights) if path == PARALLEL else 1
         activations, deltas, samples, partial_sums, nabla, c = step_buffers(args[0], min(batch_size, stop - start),
                                                                             size)
         if path == PARALLEL:
