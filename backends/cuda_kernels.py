@@ -2,7 +2,7 @@
 
 How a loop nest becomes a grid of threads. The pure-Python backend computes, for a mini-batch of m samples,
 
-    for s in samples:                     # feedforward: a[s][j] = sigmoid(sum_k w[j][k] a_prev[s][k] + b[j])
+    for s in samples:                     # feedforward: a[s][j] = sigmoid(sum_k a_prev[s][k] w[j][k] + b[j])
         for j in neurons:
             for k in inputs: ...
 
@@ -14,22 +14,32 @@ kernel below follows the same rule:
        with consecutive x) then touch neighbouring columns of a row-major array, which the GPU reads in one
        memory transaction ("coalesced").
     y: the row: a sample s (or, in the gradient, a neuron j). The host launches enough blocks in y for every
-       row, up to CUDA's limit of 65,535 blocks; a thread then loops `for s in range(first, rows, stride)`,
-       which runs exactly once per thread unless the data set is larger than one grid (say forward over half
-       a million images): the "grid-stride loop".
+       row, up to CUDA's limit of 65,535 blocks; a block then loops `for r0 in range(first, rows, stride)`,
+       which runs exactly once unless the data set is larger than one grid (say forward over half a million
+       images): the "grid-stride loop".
 
-Grids are rounded up to whole blocks, so a layer of 17 neurons gets 32 threads across and 15 of them have no
-neuron: every kernel checks its indices against the array shapes before touching memory (the classic GPU bug
-is a kernel that assumes whole blocks).
+Every kernel's arithmetic is one kind of sum, out[r][c] = sum_t L[r][t] R[t][c] (a matrix product), so every
+kernel computes it the same way, in `tiled_sum`: a block of TILE x TILE threads computes a TILE x TILE tile of
+out, staging TILE values of t at a time through shared memory, where each number fetched from global memory
+serves TILE threads. Grids are rounded up to whole blocks, so a layer of 17 neurons gets 32 threads across and
+15 of them have no neuron: they still help copy the tiles, but every kernel checks its indices against the
+array shapes before reading or writing global memory (the classic GPU bug is a kernel that assumes whole
+blocks).
 
-The gradient, sum over the m samples of delta[s][j] * a_prev[s][k], gets one thread per weight w[j][k] (and
-per bias b[j], which is treated as the weight from an extra input whose activation is always 1: column k =
-n_prev). Each thread sums over the samples on its own, so no two threads write the same number and no atomic
-additions are needed.
+| kernel              | out[r][c]          | r  | c  | t, summed | L[r][t]         | R[t][c]          |
+|---------------------|--------------------|----|----|-----------|-----------------|------------------|
+| feedforward_layer   | z[s][j] - b[j]     | s  | j  | k         | a_prev[s][k]    | w[j][k]          |
+| backprop_delta      | delta[s][k]/a(1-a) | s  | k  | j         | delta_next[s][j]| w_next[j][k]     |
+| update_parameters   | dC/dw[j][k]        | j  | k  | s         | delta[s][j]     | a_prev[s][k]     |
+
+The gradient gets one thread per weight w[j][k], summing over the samples, so no two threads write the same
+number and no atomic additions are needed; the bias b[j], the weight from an extra input whose activation is
+always 1, gets the thread of column k = n_prev.
 
 Precision: `type(z)(1.0)` is 1 in the dtype of z. A bare `1.0` is a float64 and would turn every float32
 expression it touches into float64 arithmetic (slow on most GPUs, and not what float32 means); the PTX test
-checks that the float32 kernels contain no float64 instruction.
+checks that the float32 kernels contain no float64 instruction. Every sum runs over t in order, from the same
+starting value, as in the other backends; the tiles' padding adds exact zeros at the end.
 
 These functions are compiled by numba-cuda when first launched with a given dtype (or run as plain Python by
 the simulator when NUMBA_ENABLE_CUDASIM=1). `ptx_signatures` lists each kernel's argument types so that
@@ -41,6 +51,13 @@ from __future__ import annotations
 import math
 
 from numba import cuda
+
+TILE = 16
+"""Every kernel but gather_batch runs in blocks of TILE x TILE threads (256), each computing a TILE x TILE tile
+of its result, and sums TILE terms at a time through shared memory."""
+TILE_SHAPE = (TILE, TILE + 1)
+"""A tile in shared memory. The extra column of padding puts the numbers of one tile column in different memory
+banks, so the threads of a warp storing a column at once (tile[tx, ty]) do not queue for the same bank."""
 
 # ----------------------------------------------------------------------------------------------------------
 # Device functions: called by one thread, for one number, from inside the kernels. inline="always" pastes
@@ -60,12 +77,42 @@ def sigmoid(z):
 
 
 @cuda.jit(device=True, inline="always")
-def weighted_sum(w, b, a_prev, s, j):
-    """z_j = sum_k w[j][k] a_prev[s][k] + b[j]: the weighted input of neuron j for sample s."""
-    z = b[j]
-    for k in range(a_prev.shape[1]):
-        z += w[j, k] * a_prev[s, k]
-    return z
+def tiled_sum(total, left, left_by_t, right, right_by_c, r0, c0, shape, left_tile, right_tile):
+    """total + sum_t L[r][t] R[t][c], for this thread's r = r0 + ty and c = c0 + tx; shape = (rows, columns, t's).
+
+    L[r][t] is left[r, t], or left[t, r] when left_by_t; R[t][c] is right[t, c], or right[c, t] when right_by_c.
+
+    The block's TILE x TILE threads compute the sums of rows r0 .. r0 + TILE - 1 and columns c0 .. c0 + TILE - 1.
+    Every thread of a block row needs the same row of L, every thread of a block column the same column of R.
+    So instead of each thread reading them from global memory on its own, the block copies TILE values of t at
+    a time into shared memory, each thread one number of each, neighbouring threads (tx) reading neighbouring
+    numbers of a row of memory (coalesced), zero outside the arrays; waits until the tiles are full; and then
+    each thread takes its TILE products from there.
+
+    Every thread of the block must call this, also one whose (r, c) lies outside the result: it still copies
+    its share of the tiles, and syncthreads() waits for all of them.
+    """
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    rows, columns, n_t = shape
+    zero = type(total)(0.0)
+    for t0 in range(0, n_t, TILE):
+        if left_by_t:  # memory holds left[t, r], rows of r: tx runs along r
+            r, t = r0 + tx, t0 + ty
+            left_tile[tx, ty] = left[t, r] if r < rows and t < n_t else zero
+        else:  # left[r, t]: tx runs along t
+            r, t = r0 + ty, t0 + tx
+            left_tile[ty, tx] = left[r, t] if r < rows and t < n_t else zero
+        if right_by_c:  # right[c, t]: tx runs along t
+            c, t = c0 + ty, t0 + tx
+            right_tile[tx, ty] = right[c, t] if c < columns and t < n_t else zero
+        else:  # right[t, c]: tx runs along c
+            c, t = c0 + tx, t0 + ty
+            right_tile[ty, tx] = right[t, c] if c < columns and t < n_t else zero
+        cuda.syncthreads()  # the tiles are full
+        for t in range(TILE):  # a fixed count: the compiler unrolls it
+            total += left_tile[ty, t] * right_tile[t, tx]
+        cuda.syncthreads()  # every thread is done with them before the next copy overwrites them
+    return total
 
 
 @cuda.jit(device=True, inline="always")
@@ -77,15 +124,11 @@ def output_delta(a_j, y_j, cross_entropy):
 
 
 @cuda.jit(device=True, inline="always")
-def batch_sum(delta, a_prev, j, k):
-    """sum over the samples s of delta[s][j] * a_prev[s][k]: dC/dw[j][k]; for k = n_prev, dC/db[j]."""
+def bias_gradient(delta, j):
+    """sum over the samples s of delta[s][j]: dC/db[j], the weight from an input whose activation is always 1."""
     total = type(delta[0, j])(0.0)
-    if k < a_prev.shape[1]:
-        for s in range(delta.shape[0]):
-            total += delta[s, j] * a_prev[s, k]
-    else:  # the bias: the weight from an input whose activation is always 1
-        for s in range(delta.shape[0]):
-            total += delta[s, j]
+    for s in range(delta.shape[0]):
+        total += delta[s, j]
     return total
 
 
@@ -111,12 +154,18 @@ def gather_batch(x, y, order, start, a0, y_batch):
 
 @cuda.jit
 def feedforward_layer(w, b, a_prev, a):
-    """a[s][j] = sigmoid(sum_k w[j][k] a_prev[s][k] + b[j]): one layer, every sample. Thread (x = j, y = s)."""
-    j, first = cuda.grid(2)
-    rows = cuda.gridsize(2)[1]
-    if j < a.shape[1]:
-        for s in range(first, a.shape[0], rows):
-            a[s, j] = sigmoid(weighted_sum(w, b, a_prev, s, j))
+    """a[s][j] = sigmoid(sum_k a_prev[s][k] w[j][k] + b[j]): one layer, every sample. Thread (x = j, y = s)."""
+    left_tile = cuda.shared.array(TILE_SHAPE, a.dtype)
+    right_tile = cuda.shared.array(TILE_SHAPE, a.dtype)
+    j0 = cuda.blockIdx.x * TILE
+    j = j0 + cuda.threadIdx.x
+    for s0 in range(cuda.blockIdx.y * TILE, a.shape[0], cuda.gridDim.y * TILE):
+        s = s0 + cuda.threadIdx.y
+        z = b[j] if j < a.shape[1] else type(left_tile[0, 0])(0.0)
+        z = tiled_sum(z, a_prev, False, w, True, s0, j0, (a.shape[0], a.shape[1], a_prev.shape[1]),
+                      left_tile, right_tile)
+        if s < a.shape[0] and j < a.shape[1]:
+            a[s, j] = sigmoid(z)
 
 
 @cuda.jit
@@ -126,31 +175,51 @@ def feedforward_output_layer(w, b, a_prev, y, cross_entropy, a, delta):
     Fused: the thread that has just computed a^L_j holds everything delta^L_j needs, so computing it here saves
     a launch and a second read of a^L.
     """
-    j, first = cuda.grid(2)
-    rows = cuda.gridsize(2)[1]
-    if j < a.shape[1]:
-        for s in range(first, a.shape[0], rows):
-            a_j = sigmoid(weighted_sum(w, b, a_prev, s, j))
+    left_tile = cuda.shared.array(TILE_SHAPE, a.dtype)
+    right_tile = cuda.shared.array(TILE_SHAPE, a.dtype)
+    j0 = cuda.blockIdx.x * TILE
+    j = j0 + cuda.threadIdx.x
+    for s0 in range(cuda.blockIdx.y * TILE, a.shape[0], cuda.gridDim.y * TILE):
+        s = s0 + cuda.threadIdx.y
+        z = b[j] if j < a.shape[1] else type(left_tile[0, 0])(0.0)
+        z = tiled_sum(z, a_prev, False, w, True, s0, j0, (a.shape[0], a.shape[1], a_prev.shape[1]),
+                      left_tile, right_tile)
+        if s < a.shape[0] and j < a.shape[1]:
+            a_j = sigmoid(z)
             a[s, j] = a_j
             delta[s, j] = output_delta(a_j, y[s, j], cross_entropy)
 
 
 @cuda.jit
 def backprop_delta(w_next, delta_next, a, delta):
-    """delta[s][k] = (sum_j w_next[j][k] delta_next[s][j]) * a[s][k] (1 - a[s][k]). Thread (x = k, y = s).
+    """delta[s][k] = (sum_j delta_next[s][j] w_next[j][k]) * a[s][k] (1 - a[s][k]). Thread (x = k, y = s).
 
-    Neuron k collects the deltas of the neurons it fed, through column k of the next layer's weights; the
-    threads of a warp read neighbouring columns k of w_next[j] at the same time.
+    Neuron k collects the deltas of the neurons it fed, through column k of the next layer's weights.
     """
-    k, first = cuda.grid(2)
-    rows = cuda.gridsize(2)[1]
-    if k < delta.shape[1]:
-        for s in range(first, delta.shape[0], rows):
+    left_tile = cuda.shared.array(TILE_SHAPE, a.dtype)
+    right_tile = cuda.shared.array(TILE_SHAPE, a.dtype)
+    k0 = cuda.blockIdx.x * TILE
+    k = k0 + cuda.threadIdx.x
+    for s0 in range(cuda.blockIdx.y * TILE, delta.shape[0], cuda.gridDim.y * TILE):
+        s = s0 + cuda.threadIdx.y
+        total = tiled_sum(type(left_tile[0, 0])(0.0), delta_next, False, w_next, False, s0, k0,
+                          (delta.shape[0], delta.shape[1], delta_next.shape[1]), left_tile, right_tile)
+        if s < delta.shape[0] and k < delta.shape[1]:
             a_k = a[s, k]
-            total = type(a_k)(0.0)
-            for j in range(delta_next.shape[1]):
-                total += w_next[j, k] * delta_next[s, j]
             delta[s, k] = total * a_k * (type(a_k)(1.0) - a_k)
+
+
+@cuda.jit(device=True, inline="always")
+def gradient_tile(delta, a_prev, j0, k0, left_tile, right_tile):
+    """dC/dw[j][k] = sum_s delta[s][j] a_prev[s][k] for this thread's j = j0 + ty, k = k0 + tx (if k < n_prev),
+    and dC/db[j] for the thread of column k = n_prev. Every thread of the block calls it (see tiled_sum)."""
+    n_prev = a_prev.shape[1]
+    g = tiled_sum(type(left_tile[0, 0])(0.0), delta, True, a_prev, False, j0, k0,
+                  (delta.shape[1], n_prev, delta.shape[0]), left_tile, right_tile)
+    j = j0 + cuda.threadIdx.y
+    if k0 + cuda.threadIdx.x == n_prev and j < delta.shape[1]:
+        g = bias_gradient(delta, j)
+    return g
 
 
 @cuda.jit
@@ -159,15 +228,18 @@ def accumulate_gradient(delta, a_prev, nabla_w, nabla_b):
 
     Columns k = 0 .. n_prev - 1 are the weights, column k = n_prev the bias.
     """
-    k, first = cuda.grid(2)
-    rows = cuda.gridsize(2)[1]
+    left_tile = cuda.shared.array(TILE_SHAPE, a_prev.dtype)
+    right_tile = cuda.shared.array(TILE_SHAPE, a_prev.dtype)
     n_prev = a_prev.shape[1]
-    if k <= n_prev:
-        for j in range(first, delta.shape[1], rows):
-            g = batch_sum(delta, a_prev, j, k)
+    k0 = cuda.blockIdx.x * TILE
+    k = k0 + cuda.threadIdx.x
+    for j0 in range(cuda.blockIdx.y * TILE, delta.shape[1], cuda.gridDim.y * TILE):
+        j = j0 + cuda.threadIdx.y
+        g = gradient_tile(delta, a_prev, j0, k0, left_tile, right_tile)
+        if j < delta.shape[1]:
             if k < n_prev:
                 nabla_w[j, k] = g
-            else:
+            elif k == n_prev:
                 nabla_b[j] = g
 
 
@@ -178,15 +250,18 @@ def update_parameters(delta, a_prev, step, w, b):
     The gradient and the step fused: each thread sums its weight's gradient and applies it at once, so the
     gradient matrix is never stored. Safe because no thread of this launch reads w or b. Thread (x = k, y = j).
     """
-    k, first = cuda.grid(2)
-    rows = cuda.gridsize(2)[1]
+    left_tile = cuda.shared.array(TILE_SHAPE, a_prev.dtype)
+    right_tile = cuda.shared.array(TILE_SHAPE, a_prev.dtype)
     n_prev = a_prev.shape[1]
-    if k <= n_prev:
-        for j in range(first, delta.shape[1], rows):
-            g = batch_sum(delta, a_prev, j, k)
+    k0 = cuda.blockIdx.x * TILE
+    k = k0 + cuda.threadIdx.x
+    for j0 in range(cuda.blockIdx.y * TILE, delta.shape[1], cuda.gridDim.y * TILE):
+        j = j0 + cuda.threadIdx.y
+        g = gradient_tile(delta, a_prev, j0, k0, left_tile, right_tile)
+        if j < delta.shape[1]:
             if k < n_prev:
                 w[j, k] -= step * g
-            else:
+            elif k == n_prev:
                 b[j] -= step * g
 
 

@@ -16,6 +16,8 @@ stream, without waiting for any of them:
     update_parameters          L   w -= eta/m sum_s delta a^T, b -= eta/m sum_s delta (gradient and step fused)
 
 `gradient` launches the same, with `accumulate_gradient` storing nabla_w and nabla_b instead of the update.
+Each launch costs tens of microseconds of Python on the host (35-54 us measured on an H100 machine), so a
+small network's step takes as long as its 9 launches, whatever the batch size (docs/gpu.md, "Measured").
 
 Without a GPU, `NUMBA_ENABLE_CUDASIM=1` (set before numba.cuda is first imported) runs the same kernels on
 Numba's CUDA simulator: plain Python, one Python thread per GPU thread, slow, but every index and bounds
@@ -40,9 +42,10 @@ INSTALL_HINT = "pip install 'neuro[cuda]'"
 SIMULATED_NOTE = "simulated (NUMBA_ENABLE_CUDASIM=1): Numba's CUDA simulator, slow, for testing"
 
 BLOCK_X = 32
-"""Threads per block along x, the column index: one warp, so its memory accesses are neighbouring."""
+"""gather_batch's threads per block along x, the column index: one warp, so its memory accesses are
+neighbouring. (The other kernels run in square tiles of cuda_kernels.TILE threads: grid_tiles.)"""
 BLOCK_Y = 8
-"""Threads per block along y, the row index (sample, or neuron in the gradient): 32 x 8 = 256 per block."""
+"""gather_batch's threads per block along y, the row index (the sample): 32 x 8 = 256 per block."""
 MAX_GRID_Y = 65_535
 """CUDA's limit on the number of blocks along y; the kernels loop (grid-stride) over any rows beyond it."""
 WORKSPACES_KEPT = 8
@@ -121,7 +124,7 @@ def _threads(n: int, limit: int) -> int:
 
 
 def grid_2d(n_columns: int, n_rows: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """(blocks, threads per block) for one thread per (column, row): x covers the columns, y the rows.
+    """(blocks, threads per block) for gather_batch, one thread per (column, row): x the columns, y the rows.
 
     Blocks are rounded up, so some threads fall outside the arrays (the kernels check); rows beyond
     MAX_GRID_Y blocks are reached by the kernels' grid-stride loops.
@@ -132,6 +135,14 @@ def grid_2d(n_columns: int, n_rows: int) -> tuple[tuple[int, int], tuple[int, in
         max(1, min(MAX_GRID_Y, -(-n_rows // threads[1]))),
     )
     return blocks, threads
+
+
+def grid_tiles(n_columns: int, n_rows: int, tile: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(blocks, threads per block) for the tiled kernels: square blocks of tile x tile threads, one thread per
+    (column, row), whole tiles (the threads outside the result still help copy the tiles); rows beyond
+    MAX_GRID_Y blocks are reached by the kernels' grid-stride loops."""
+    blocks = (max(1, -(-n_columns // tile)), max(1, min(MAX_GRID_Y, -(-n_rows // tile))))
+    return blocks, (tile, tile)
 
 
 @dataclass
@@ -224,7 +235,7 @@ class CudaBackend(StepByStep):
         activations = [x]
         for w, b in zip(weights, biases):
             a = self._cuda.device_array((n, w.shape[0]), dtype=w.dtype)
-            kernels.feedforward_layer[grid_2d(w.shape[0], n)](w, b, activations[-1], a)
+            kernels.feedforward_layer[grid_tiles(w.shape[0], n, kernels.TILE)](w, b, activations[-1], a)
             activations.append(a)
         return activations if all_layers else activations[-1]
 
@@ -238,12 +249,12 @@ class CudaBackend(StepByStep):
         last = len(weights) - 1
         kernels.gather_batch[grid_2d(max(sizes[0], sizes[-1]), m)](x, y, order, start, a[0], work.y)
         for l in range(last):
-            kernels.feedforward_layer[grid_2d(sizes[l + 1], m)](weights[l], biases[l], a[l], a[l + 1])
-        kernels.feedforward_output_layer[grid_2d(sizes[-1], m)](
+            kernels.feedforward_layer[grid_tiles(sizes[l + 1], m, kernels.TILE)](weights[l], biases[l], a[l], a[l + 1])
+        kernels.feedforward_output_layer[grid_tiles(sizes[-1], m, kernels.TILE)](
             weights[last], biases[last], a[last], work.y, cost != "quadratic", a[last + 1], delta[last]
         )
         for l in range(last, 0, -1):  # weights[l] maps layer l to layer l+1; delta[l-1] belongs to weights[l-1]
-            kernels.backprop_delta[grid_2d(sizes[l], m)](weights[l], delta[l], a[l], delta[l - 1])
+            kernels.backprop_delta[grid_tiles(sizes[l], m, kernels.TILE)](weights[l], delta[l], a[l], delta[l - 1])
         return work
 
     def gradient(self, weights, biases, x, y, order, start, stop, cost):
@@ -252,7 +263,7 @@ class CudaBackend(StepByStep):
         nabla_b = [self._cuda.device_array(b.shape, dtype=b.dtype) for b in biases]
         for l, w in enumerate(weights):
             n_out, n_prev = w.shape
-            self._kernels.accumulate_gradient[grid_2d(n_prev + 1, n_out)](
+            self._kernels.accumulate_gradient[grid_tiles(n_prev + 1, n_out, self._kernels.TILE)](
                 work.deltas[l], work.activations[l], nabla_w[l], nabla_b[l]
             )
         return nabla_w, nabla_b
@@ -263,7 +274,7 @@ class CudaBackend(StepByStep):
         step = weights[0].dtype.type(eta / (stop - start))
         for l, (w, b) in enumerate(zip(weights, biases)):
             n_out, n_prev = w.shape
-            self._kernels.update_parameters[grid_2d(n_prev + 1, n_out)](
+            self._kernels.update_parameters[grid_tiles(n_prev + 1, n_out, self._kernels.TILE)](
                 work.deltas[l], work.activations[l], step, w, b
             )
 

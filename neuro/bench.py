@@ -3,7 +3,9 @@
 For each backend, dtype, network and batch size, `measure` first checks that the backend agrees with the
 reference on a small case (a fast wrong answer is worth nothing), then measures on resident random data:
 
-  * compile/warm-up time: the first gradient step and the first forward call, less a steady-state call;
+  * compile/warm-up time: what the first training calls (stretches of 1, 2, 4, ... mini-batches, so that every
+    path a backend takes for a longer stretch is compiled too) and the first forward call took beyond the
+    steady-state rate;
   * training throughput: samples per second of back-to-back gradient steps over shuffled mini-batches, run
     as the training loop runs them (`Backend.train_steps`, a stretch of mini-batches per call);
   * forward throughput: samples per second of the forward pass in mini-batches of the same size;
@@ -93,12 +95,6 @@ def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: 
     n_batches = n // batch_size
     cursor, stretch = 0, 1  # the next mini-batch, and how many one call runs (doubled while calls are quick)
 
-    def step(i: int) -> int:
-        # One train_step: only for the warm-up calls below (train_steps runs the same arithmetic).
-        start = (i % n_batches) * batch_size
-        backend.train_step(w, b, x, y, order, start, start + batch_size, 0.1, "quadratic")
-        return batch_size
-
     def train(_: int) -> int:
         # As in training: consecutive mini-batches per call (see Backend.train_steps).
         nonlocal cursor, stretch
@@ -116,17 +112,35 @@ def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: 
         backend.forward(w, b, x[start : start + batch_size])
         return batch_size
 
-    # The first calls compile (Numba, CUDA) or warm caches; a second call gives the steady cost to subtract.
-    first = _timed(lambda: (step(0), forward(0)), backend.synchronize)
+    # Warm-up: the first calls compile (Numba, CUDA) or warm caches. A backend may take another path for a
+    # longer stretch of mini-batches (numba's multi-threaded team), so the warm-up runs stretches of 1, 2, 4, ...
+    # mini-batches, as the measurement will, until a stretch takes its share of the budget twice running (the
+    # first call of a size may have been slow because it compiled) or covers the data.
+    warm_samples, warm_started, steps, repeated = 0, time.perf_counter(), 1, False
+    while True:
+        started = time.perf_counter()
+        backend.train_steps(w, b, x, y, order, 0, steps * batch_size, batch_size, 0.1, "quadratic")
+        backend.synchronize()
+        warm_samples += steps * batch_size
+        slow = time.perf_counter() - started >= seconds / 20
+        if steps == n_batches or (slow and repeated):
+            break
+        repeated = slow
+        if not slow:
+            steps = min(2 * steps, n_batches)
+    warm_train = time.perf_counter() - warm_started
     # (a backend so slow that one call outlasts the budget has nothing to compile: skip the second call)
-    second = _timed(lambda: (step(1), forward(1)), backend.synchronize) if first < seconds else first
+    first_forward = _timed(lambda: forward(0), backend.synchronize)
+    second_forward = _timed(lambda: forward(1), backend.synchronize) if first_forward < seconds else first_forward
     train_rate, trained = _rate(train, seconds, backend.synchronize)
     forward_rate, _ = _rate(forward, seconds / 2, backend.synchronize)
+    # compile time: what the warm-up took beyond the steady rate, for training and for the forward pass
+    compile_seconds = max(0.0, warm_train - warm_samples / train_rate) + max(0.0, first_forward - second_forward)
     return BenchResult(
         backend=name, dtype=dtype, layers=list(layers), batch_size=batch_size, validated=validated,
         train_samples_per_s=train_rate, forward_samples_per_s=forward_rate,
         epoch_seconds=EPOCH_IMAGES / train_rate, epoch_extrapolated=trained < EPOCH_IMAGES,
-        compile_seconds=max(0.0, first - second),
+        compile_seconds=compile_seconds,
     )
 
 

@@ -18,19 +18,21 @@ seconds=${BENCH_SECONDS:-1}
 echo "== GPU"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "(nvidia-smi not found)"
 neuro backends
-python - <<'PY'
+# (run from / so that Python imports the installed neuro, not the neuro/ folder of the repository)
+(cd / && python - <<'PY'
 import sys
 from neuro.backends import backend_status
 status = backend_status("cuda")
 if not status.available or "simulat" in status.reason:
     sys.exit(f"gpu-check: the cuda backend cannot use a GPU here: {status.reason}")
 PY
+)
 
 echo "== Agreement with the reference, on the GPU"
-python -m pytest -q -p no:cacheprovider tests/test_cuda_ptx.py tests/test_agreement.py -k cuda
+pytest -q -p no:cacheprovider tests/test_cuda_ptx.py tests/test_agreement.py -k cuda
 # and once at full size: every kernel with many blocks in x and y (scaled weights keep the bound tight)
 neuro agree --backends cuda --layers 784,1024,1024,10 --batch-size 256 --weight-scale 0.03 --steps 2
 
 echo "== Training and forward throughput: numpy, numba, cuda (${seconds} s per measurement)"
 neuro bench --backends numpy,numba,cuda --layers "784,16,16,10;784,1024,1024,10" \
-    --batch-size 10,100,256 --dtype float32,float64 --seconds "$seconds"
+    --batch-size 10,100,256,1000 --dtype float32,float64 --seconds "$seconds"

@@ -60,8 +60,10 @@ def test_backend_agrees_with_reference_on_random_networks(name, dtype):
 
 @pytest.mark.parametrize(("name", "dtype"), backend_dtype_params())
 def test_backend_agrees_on_the_classic_network(name, dtype):
-    # A simulator runs one Python thread per GPU thread: give it the classic input width, a narrower network.
-    sizes, batch = ([784, 16, 16, 10], 10) if not is_simulated(name) else ([784, 7, 10], 3)
+    # A simulator runs one Python thread per GPU thread, and a tiled kernel waits for all of a block's at every
+    # tile: give it a narrower network whose input still spans several tiles and a partial one (784 inputs take
+    # minutes there; scripts/gpu-check.sh runs the classic network on a real GPU).
+    sizes, batch = ([784, 16, 16, 10], 10) if not is_simulated(name) else ([100, 7, 10], 3)
     for cost in COSTS:
         assert_agrees(name, random_case(sizes, batch=batch, seed=7, cost=cost, dtype=dtype, steps=2))
 
