@@ -10,9 +10,10 @@ A kernel keeps the innermost loop (the sum over k) and gives each pair (s, j) of
 thread of its own: the thread at x = j, y = s of a two-dimensional grid computes exactly one a[s][j]. Every
 kernel below follows the same rule:
 
-    x: the column a thread writes (neuron j, input k or weight column k). Threads of one warp (32 threads
-       with consecutive x) then touch neighbouring columns of a row-major array, which the GPU reads in one
-       memory transaction ("coalesced").
+    x: the column a thread writes (neuron j, input k or weight column k). Threads with consecutive x sit
+       side by side in a warp (the 32 threads that execute together: two rows of 16 in a 16 x 16 block), so
+       they touch neighbouring columns of a row-major array, which the GPU reads in few memory transactions
+       ("coalesced").
     y: the row: a sample s (or, in the gradient, a neuron j). The host launches enough blocks in y for every
        row, up to CUDA's limit of 65,535 blocks; a block then loops `for r0 in range(first, rows, stride)`,
        which runs exactly once unless the data set is larger than one grid (say forward over half a million
@@ -26,11 +27,14 @@ serves TILE threads. Grids are rounded up to whole blocks, so a layer of 17 neur
 array shapes before reading or writing global memory (the classic GPU bug is a kernel that assumes whole
 blocks).
 
-| kernel              | out[r][c]          | r  | c  | t, summed | L[r][t]         | R[t][c]          |
-|---------------------|--------------------|----|----|-----------|-----------------|------------------|
-| feedforward_layer   | z[s][j] - b[j]     | s  | j  | k         | a_prev[s][k]    | w[j][k]          |
-| backprop_delta      | delta[s][k]/a(1-a) | s  | k  | j         | delta_next[s][j]| w_next[j][k]     |
-| update_parameters   | dC/dw[j][k]        | j  | k  | s         | delta[s][j]     | a_prev[s][k]     |
+| kernel                     | out[r][c]          | r  | c  | t, summed | L[r][t]          | R[t][c]      |
+|----------------------------|--------------------|----|----|-----------|------------------|--------------|
+| feedforward_layer, _output | z[s][j] - b[j]     | s  | j  | k         | a_prev[s][k]     | w[j][k]      |
+| backprop_delta             | delta[s][k]/a(1-a) | s  | k  | j         | delta_next[s][j] | w_next[j][k] |
+| accumulate_gradient,       | dC/dw[j][k]        | j  | k  | s         | delta[s][j]      | a_prev[s][k] |
+| update_parameters          |                    |    |    |           |                  |              |
+
+(gather_batch only copies the mini-batch: blocks of 32 x 8 threads, no sum.)
 
 The gradient gets one thread per weight w[j][k], summing over the samples, so no two threads write the same
 number and no atomic additions are needed; the bias b[j], the weight from an extra input whose activation is
@@ -38,8 +42,10 @@ always 1, gets the thread of column k = n_prev.
 
 Precision: `type(z)(1.0)` is 1 in the dtype of z. A bare `1.0` is a float64 and would turn every float32
 expression it touches into float64 arithmetic (slow on most GPUs, and not what float32 means); the PTX test
-checks that the float32 kernels contain no float64 instruction. Every sum runs over t in order, from the same
-starting value, as in the other backends; the tiles' padding adds exact zeros at the end.
+checks that the float32 kernels contain no float64 instruction. Every sum runs over t in order (a weighted
+input starts from the bias, where the Python backend adds it last, and the GPU compiler fuses each multiply
+and add into one rounding); the tiles' padding adds exact zeros at the end. So the results are not the other
+backends' bit for bit: they agree within the rounding bound that the agreement tests check.
 
 These functions are compiled by numba-cuda when first launched with a given dtype (or run as plain Python by
 the simulator when NUMBA_ENABLE_CUDASIM=1). `ptx_signatures` lists each kernel's argument types so that

@@ -115,21 +115,23 @@ def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: 
     # Warm-up: the first calls compile (Numba, CUDA) or warm caches. A backend may take another path for a
     # longer stretch of mini-batches (numba's multi-threaded team), so the warm-up runs stretches of 1, 2, 4, ...
     # mini-batches, as the measurement will, until a stretch takes its share of the budget twice running (the
-    # first call of a size may have been slow because it compiled) or covers the data.
+    # first call of a size may have been slow because it compiled), covers the data, or takes the whole budget
+    # (a backend that slow, pure Python on a wide network, has nothing to compile).
     warm_samples, warm_started, steps, repeated = 0, time.perf_counter(), 1, False
     while True:
         started = time.perf_counter()
         backend.train_steps(w, b, x, y, order, 0, steps * batch_size, batch_size, 0.1, "quadratic")
         backend.synchronize()
         warm_samples += steps * batch_size
-        slow = time.perf_counter() - started >= seconds / 20
-        if steps == n_batches or (slow and repeated):
+        took = time.perf_counter() - started
+        slow = took >= seconds / 20
+        if steps == n_batches or (slow and repeated) or took >= seconds:
             break
         repeated = slow
         if not slow:
             steps = min(2 * steps, n_batches)
     warm_train = time.perf_counter() - warm_started
-    # (a backend so slow that one call outlasts the budget has nothing to compile: skip the second call)
+    # (a forward call that outlasts the budget has nothing to compile: skip the second one)
     first_forward = _timed(lambda: forward(0), backend.synchronize)
     second_forward = _timed(lambda: forward(1), backend.synchronize) if first_forward < seconds else first_forward
     train_rate, trained = _rate(train, seconds, backend.synchronize)
