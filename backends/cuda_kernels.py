@@ -122,6 +122,16 @@ def tiled_sum(total, left, left_by_t, right, right_by_c, r0, c0, shape, left_til
 
 
 @cuda.jit(device=True, inline="always")
+def weighted_input(w, b, a_prev, s0, j0, left_tile, right_tile):
+    """z[s][j] = b[j] + sum_k a_prev[s][k] w[j][k], for this thread's s = s0 + ty and j = j0 + tx: the weighted
+    input of a neuron, the sum of both forward kernels. Every thread of the block calls it (see tiled_sum)."""
+    j = j0 + cuda.threadIdx.x
+    z = b[j] if j < w.shape[0] else type(left_tile[0, 0])(0.0)
+    return tiled_sum(z, a_prev, False, w, True, s0, j0, (a_prev.shape[0], w.shape[0], a_prev.shape[1]),
+                     left_tile, right_tile)
+
+
+@cuda.jit(device=True, inline="always")
 def output_delta(a_j, y_j, cross_entropy):
     """delta^L_j = dC/dz^L_j: a - y for cross-entropy, (a - y) a (1 - a) for the quadratic cost."""
     if cross_entropy:
@@ -167,9 +177,7 @@ def feedforward_layer(w, b, a_prev, a):
     j = j0 + cuda.threadIdx.x
     for s0 in range(cuda.blockIdx.y * TILE, a.shape[0], cuda.gridDim.y * TILE):
         s = s0 + cuda.threadIdx.y
-        z = b[j] if j < a.shape[1] else type(left_tile[0, 0])(0.0)
-        z = tiled_sum(z, a_prev, False, w, True, s0, j0, (a.shape[0], a.shape[1], a_prev.shape[1]),
-                      left_tile, right_tile)
+        z = weighted_input(w, b, a_prev, s0, j0, left_tile, right_tile)
         if s < a.shape[0] and j < a.shape[1]:
             a[s, j] = sigmoid(z)
 
@@ -187,9 +195,7 @@ def feedforward_output_layer(w, b, a_prev, y, cross_entropy, a, delta):
     j = j0 + cuda.threadIdx.x
     for s0 in range(cuda.blockIdx.y * TILE, a.shape[0], cuda.gridDim.y * TILE):
         s = s0 + cuda.threadIdx.y
-        z = b[j] if j < a.shape[1] else type(left_tile[0, 0])(0.0)
-        z = tiled_sum(z, a_prev, False, w, True, s0, j0, (a.shape[0], a.shape[1], a_prev.shape[1]),
-                      left_tile, right_tile)
+        z = weighted_input(w, b, a_prev, s0, j0, left_tile, right_tile)
         if s < a.shape[0] and j < a.shape[1]:
             a_j = sigmoid(z)
             a[s, j] = a_j
