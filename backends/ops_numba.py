@@ -132,7 +132,7 @@ BLAS_BATCH = 16
 # The loops
 
 
-@njit(cache=True, fastmath=SUMS)
+@njit(cache=True, fastmath=SUMS, inline="always")
 def weighted_sum(w_j, a):
     """sum_k w_j[k] a[k]: the weighted input of the neuron whose weights are w_j (bias not included)."""
     z = w_j.dtype.type(0)  # a zero of the arrays' dtype: a literal 0.0 would turn a float32 sum into float64
@@ -141,7 +141,7 @@ def weighted_sum(w_j, a):
     return z
 
 
-@njit(cache=True, fastmath=SUMS)
+@njit(cache=True, fastmath=SUMS, inline="always")
 def weighted_sums4x2(w0, w1, w2, w3, a, a_next):
     """The weighted inputs of four neurons (weights w0..w3) for two samples (inputs a, a_next) in one pass: each
     weight, once loaded, serves both samples, and each input all four neurons (8 sums side by side)."""
@@ -158,7 +158,7 @@ def weighted_sums4x2(w0, w1, w2, w3, a, a_next):
     return z0, z1, z2, z3, y0, y1, y2, y3
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=SUMS)
 def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1):
     """z[s, j0 + j] = sum_k w[j, k] a_s[k], the weighted inputs of the neurons (rows of w) r0 <= j < r1 for the
     samples s0 <= s < s1, bias not included. The input a_s of sample s is inputs[rows[s], k0:]: for the first
@@ -216,7 +216,14 @@ def feedforward(weights, biases, x, rows, activations, samples, offsets, s0, s1)
     later_layers_forward(weights, biases, activations, samples, offsets, s0, s1)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract"}, inline="always")
+def add_rows4(delta, d0, d1, d2, d3, w0, w1, w2, w3):
+    """delta += d0 w0 + d1 w1 + d2 w2 + d3 w3: four rows of weights, each times its neuron's delta."""
+    for k in range(delta.shape[0]):
+        delta[k] += d0 * w0[k] + d1 * w1[k] + d2 * w2[k] + d3 * w3[k]
+
+
+@njit(cache=True, fastmath={"contract"})
 def backprop(weights, activations, deltas, y, order, start, offsets, s0, s1, quadratic, scale):
     """delta^l of every layer for the samples s0 <= s < s1, each multiplied by `scale`, into `deltas`.
 
@@ -240,8 +247,17 @@ def backprop(weights, activations, deltas, y, order, start, offsets, s0, s1, qua
         w = weights[l]
         k0, j0 = offsets[l], offsets[l + 1]
         for s in range(s0, s1):
-            deltas[s, k0:j0] = 0.0
-        for j in range(w.shape[0]):
+            delta = deltas[s, k0:j0]
+            for k in range(delta.shape[0]):  # (a loop: Numba's delta[:] = 0.0 is a slower, general fill)
+                delta[k] = 0.0
+        n = w.shape[0]
+        fours = n // 4 * 4
+        for j in range(0, fours, 4):  # four rows at a time (add_rows4), then the rows left over one by one
+            w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
+            for s in range(s0, s1):
+                d = deltas[s, j0 + j : j0 + j + 4]
+                add_rows4(deltas[s, k0:j0], d[0], d[1], d[2], d[3], w0, w1, w2, w3)
+        for j in range(fours, n):
             w_j = w[j]
             for s in range(s0, s1):
                 delta, delta_j = deltas[s, k0:j0], deltas[s, j0 + j]
