@@ -24,6 +24,9 @@ What changed, and why it is fast:
 * Layer by layer over the mini-batch. The Python backend feeds one sample through every layer; here each
   layer is computed for a block of samples before the next one (as NumPy does with matrices), so a row of
   weights, once in the fastest cache, meets every sample of the block before it is evicted.
+* Function calls inlined. Numba compiles each function on its own, and a call passes every array as seven
+  numbers (data, shape, strides, ...); for a layer of 16 inputs, the calls to the tile of the weighted sums cost
+  more than its arithmetic. `inline="always"` makes Numba copy a small function into its caller instead.
 * Tiles of four neurons and a few samples. The long loops (over a layer's inputs) work on four neurons and
   two samples at once in the weighted sums, four neurons and four samples in the gradient. In the weighted
   sums each weight, once loaded, serves both samples and each activation all four neurons; in the gradient
@@ -48,10 +51,13 @@ What changed, and why it is fast:
   between, each feeds its share of the samples through the later layers and backpropagates them
   (`steps_team`). Numba's own `prange` would start and stop its threads twice a step, a few microseconds each
   time, more than a second core saves at batch 10; a team is started once per call and meets at a spin
-  barrier, a fraction of a microsecond (numba_team.py). A team computes the same numbers as one thread, bit
-  for bit (see `share`). Short calls (single steps; `TEAM_CALL_WORK`), small steps (the classic network below
-  batch 4; `TEAM_WORK`) and tiny networks stay on one core; a team has at most one member per four neurons of
-  the first layer, and per core. The thread count is Numba's: `NUMBA_NUM_THREADS` (default: all cores),
+  barrier, a fraction of a microsecond (numba_team.py). When the rows of x are long (`COLUMNS_ROW_BYTES`: the
+  classic network in float64), a team of two shares the first layer out by columns instead, one half of the
+  inputs each, so that each core reads only half of every row of the mini-batch from memory; every path then
+  forms the first layer's sums in those two halves (`first_half`). A team computes the same numbers as one
+  thread, bit for bit (see `share`). Short calls (single steps; `TEAM_CALL_WORK`), small steps (the classic
+  network below batch 4; `TEAM_WORK`) and tiny networks stay on one core; a team has at most one member per
+  four neurons of the first layer, and per core. The thread count is Numba's: `NUMBA_NUM_THREADS` (default: all cores),
   `--threads`, or `NumbaBackend.set_threads`.
 * BLAS for the big matrix products. Once a step is a product of large matrices (`BLAS_WORK`, e.g. the
   classic network from batch 155, or 784-1024-1024-10 from batch 16), the hand-tuned BLAS behind NumPy beats
@@ -123,6 +129,12 @@ costs more than they save."""
 FORWARD_PARALLEL_WORK_WORKQUEUE = 2_500_000
 """The same, when Numba has neither OpenMP nor TBB and starts each parallel loop by its own, slower, queue."""
 
+COLUMNS_ROW_BYTES = 4096
+"""A team of two shares the first layer out by columns (see steps_team) when a row of x is at least this long:
+the classic network's 784 inputs in float64 (6,272 bytes), not in float32 (3,136). Measured on a shared 2-core
+machine, the first layer's forward pass and gradient at batch 10 took 11.6-12.2 microseconds a step by columns
+against 13.7-14.9 by rows in float64, and 7.8-7.9 against 7.4-7.6 in float32."""
+
 BLAS_WORK = 2_000_000
 BLAS_BATCH = 16
 """A step of at least BLAS_WORK multiply-adds on at least BLAS_BATCH samples goes to the NumPy backend."""
@@ -158,8 +170,17 @@ def weighted_sums4x2(w0, w1, w2, w3, a, a_next):
     return z0, z1, z2, z3, y0, y1, y2, y3
 
 
+@njit(cache=True, fastmath=SUMS, inline="always")
+def weighted_sums4x2_in_halves(w0, w1, w2, w3, a, a_next, half):
+    """weighted_sums4x2 formed in two parts, over the inputs k < half and k >= half, then added."""
+    left = weighted_sums4x2(w0[:half], w1[:half], w2[:half], w3[:half], a[:half], a_next[:half])
+    right = weighted_sums4x2(w0[half:], w1[half:], w2[half:], w3[half:], a[half:], a_next[half:])
+    return (left[0] + right[0], left[1] + right[1], left[2] + right[2], left[3] + right[3],
+            left[4] + right[4], left[5] + right[5], left[6] + right[6], left[7] + right[7])
+
+
 @njit(cache=True, fastmath=SUMS)
-def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1):
+def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1, half):
     """z[s, j0 + j] = sum_k w[j, k] a_s[k], the weighted inputs of the neurons (rows of w) r0 <= j < r1 for the
     samples s0 <= s < s1, bias not included. The input a_s of sample s is inputs[rows[s], k0:]: for the first
     layer a row of x itself (rows: the mini-batch's part of `order`), read where it lies rather than copied
@@ -168,7 +189,9 @@ def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1):
     Four neurons and two samples at a time (weighted_sums4x2); the neurons left over after the fours go one at
     a time. The last sample of an odd number goes through the same code as a pair with itself: a sum then comes
     out the same, bit for bit, whatever sample it is paired with, and a team of threads may share the samples
-    out anywhere (see `share`).
+    out anywhere (see `share`). Each sum is formed in two parts, over the inputs k < half and k >= half, then
+    added: the first layer's split in halves (see `first_half`), which a team of two shares out between its
+    members; the later layers pass half = their number of inputs, a sum in one part.
     """
     n_in = w.shape[1]
     fours = r0 + (r1 - r0) // 4 * 4
@@ -176,13 +199,34 @@ def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1):
         w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
         for s in range(s0, s1, 2):  # two samples at a time (the last of an odd number twice)
             t = min(s + 1, s1 - 1)
-            sums = weighted_sums4x2(w0, w1, w2, w3, inputs[rows[s], k0 : k0 + n_in], inputs[rows[t], k0 : k0 + n_in])
+            a, a_next = inputs[rows[s], k0 : k0 + n_in], inputs[rows[t], k0 : k0 + n_in]
+            if half < n_in:
+                sums = weighted_sums4x2_in_halves(w0, w1, w2, w3, a, a_next, half)
+            else:
+                sums = weighted_sums4x2(w0, w1, w2, w3, a, a_next)
             for r in range(4):
                 z[s, j0 + j + r] = sums[r]
                 z[t, j0 + j + r] = sums[4 + r]
     for j in range(fours, r1):
         for s in range(s0, s1):
-            z[s, j0 + j] = weighted_sum(w[j], inputs[rows[s], k0 : k0 + n_in])
+            a = inputs[rows[s], k0 : k0 + n_in]
+            if half < n_in:
+                z[s, j0 + j] = weighted_sum(w[j, :half], a[:half]) + weighted_sum(w[j, half:], a[half:])
+            else:
+                z[s, j0 + j] = weighted_sum(w[j], a)
+
+
+@njit(cache=True)
+def first_half(w):
+    """Where the first layer's weighted sums are split in two (layer_sums), for its weights w: nowhere (the
+    number of inputs) if its rows of x are shorter than COLUMNS_ROW_BYTES, else half the inputs, rounded down to
+    a whole cache line of float32 (16), so that the two halves of a row of x or of w never share a line. Every
+    path splits there, so a team of two, which shares the halves out (see steps_team), and one thread compute
+    the same numbers, bit for bit."""
+    n_in = w.shape[1]
+    if n_in * w.itemsize < COLUMNS_ROW_BYTES:
+        return n_in
+    return n_in // 2 // 16 * 16
 
 
 @njit(cache=True)
@@ -195,9 +239,9 @@ def activate(b, activations, j0, s0, s1, r0, r1):
 
 
 @njit(cache=True)
-def layer_forward(w, b, inputs, rows, k0, activations, j0, s0, s1):
+def layer_forward(w, b, inputs, rows, k0, activations, j0, s0, s1, half):
     """a = sigmoid(w a_in + b) into activations[s, j0:] for the samples s0 <= s < s1 (see layer_sums)."""
-    layer_sums(w, inputs, rows, k0, activations, j0, s0, s1, 0, w.shape[0])
+    layer_sums(w, inputs, rows, k0, activations, j0, s0, s1, 0, w.shape[0], half)
     activate(b, activations, j0, s0, s1, 0, w.shape[0])
 
 
@@ -205,14 +249,15 @@ def layer_forward(w, b, inputs, rows, k0, activations, j0, s0, s1):
 def later_layers_forward(weights, biases, activations, samples, offsets, s0, s1):
     """a^{l+1} = sigmoid(w a^l + b) for every layer after the first, for the samples s0 <= s < s1."""
     for l in range(1, len(weights)):
-        layer_forward(weights[l], biases[l], activations, samples, offsets[l], activations, offsets[l + 1], s0, s1)
+        layer_forward(weights[l], biases[l], activations, samples, offsets[l], activations, offsets[l + 1], s0, s1,
+                      weights[l].shape[1])
 
 
 @njit(cache=True)
 def feedforward(weights, biases, x, rows, activations, samples, offsets, s0, s1):
     """a^{l+1} = sigmoid(w a^l + b), layer after layer, for the samples s0 <= s < s1 (rows of `activations`);
     a^0 of sample s is x[rows[s]], and `samples` is 0, 1, 2, ... (the row map of `activations` itself)."""
-    layer_forward(weights[0], biases[0], x, rows, 0, activations, offsets[1], s0, s1)
+    layer_forward(weights[0], biases[0], x, rows, 0, activations, offsets[1], s0, s1, first_half(weights[0]))
     later_layers_forward(weights, biases, activations, samples, offsets, s0, s1)
 
 
@@ -229,8 +274,9 @@ def backprop(weights, activations, deltas, y, order, start, offsets, s0, s1, qua
 
     delta^L = (a - y) * a (1 - a) for the quadratic cost, a - y for cross-entropy; then backwards,
     delta^l = (w^{l+1}^T delta^{l+1}) * a^l (1 - a^l). The Python backend sums down the column w[.][k] of
-    each neuron k; here each row w[j] adds delta_j w[j] into the whole of delta^l, for every sample of the
-    block in turn: the weights are read in the order they lie in memory, and each row once per block.
+    each neuron k; here each row w[j] adds delta_j w[j] into the whole of delta^l, four rows in one pass
+    (add_rows4), for every sample of the block in turn: the weights are read in the order they lie in memory,
+    and each row once per block.
     """
     L = len(weights)
     out = offsets[L]
@@ -459,17 +505,19 @@ def share(n, part, parts, unit):
 
 
 @njit(cache=True)
-def add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, part, parts, nabla, c):
+def add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, part, parts, nabla, c,
+                  first_weights):
     """add_gradient and add_bias_gradient for every layer, on its share of rows (see `share`; steps_serial:
-    part 0 of 1, all of them). The first layer's inputs are the mini-batch's rows of x, x[rows]; the others'
-    are in `activations`."""
+    part 0 of 1, all of them); the first layer's weights only if `first_weights` (a team of two adds those by
+    columns instead, see steps_team). The first layer's inputs are the mini-batch's rows of x, x[rows]; the
+    others' are in `activations`."""
     for l in range(len(targets_w)):
         n = targets_w[l].shape[0]
         r0, r1 = share(n, part, parts, 4), share(n, part + 1, parts, 4)
-        if l == 0:
-            add_gradient(targets_w[0], x, rows, 0, deltas, offsets[1], m, r0, r1, nabla, c)
-        else:
+        if l > 0:
             add_gradient(targets_w[l], activations, samples, offsets[l], deltas, offsets[l + 1], m, r0, r1, nabla, c)
+        elif first_weights:
+            add_gradient(targets_w[0], x, rows, 0, deltas, offsets[1], m, r0, r1, nabla, c)
         add_bias_gradient(targets_b[l], deltas, offsets[l + 1], m, r0, r1)
 
 
@@ -515,47 +563,63 @@ def steps_serial(weights, biases, x, y, order, start, stop, batch_size, eta, qua
         rows = order[first : first + m]
         backprop_samples(weights, biases, x, y, rows, activations, deltas, samples, offsets, 0, m, quadratic,
                          -eta / m)
-        add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, 0, 1, nabla, c)
+        add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, 0, 1, nabla, c, True)
 
 
 @njit(cache=True, nogil=True)
 def steps_team(member, size, barrier_state, weights, biases, x, y, order, start, stop, batch_size, eta, quadratic,
-               targets_w, targets_b, activations, deltas, samples, partial_sums, nabla, c):
+               targets_w, targets_b, activations, deltas, samples, partial_sums, nabla, c, halves, target_halves,
+               by_columns):
     """steps_serial shared out between a team of `size` threads, of which this one is number `member`.
 
-    Every member runs this whole loop over the mini-batches (see numba_team.py). Of every layer it owns a share
-    of the neurons (rows of weights), and in each step it
-      1. forms the weighted sums of its neurons of the first layer, the layer of most weights, for every
-         sample of the mini-batch, into partial_sums[member];
+    Every member runs this whole loop over the mini-batches (see numba_team.py). Of the later layers it owns a
+    share of the neurons (rows of weights); of the first layer, the layer of most weights, a share of the rows
+    too, or, in a team of two whose rows of x are long (`by_columns`, see NumbaBackend._steps), one half of
+    the inputs (columns): halves[member] is its own copy of that half of the weights, which it updates in
+    place (target_halves[member], the same arrays unless the targets are not the weights), and which the
+    caller copies back after the call. In each step it
+      1. forms the weighted sums of the first layer over its share, for every sample of the mini-batch, into
+         partial_sums[member]: whole sums of its rows, or the sums over its half of every row;
       2. once all have (a barrier), takes its share of the samples: gathers their weighted sums from the
-         members who formed them, then feeds them on through a = sigmoid(z + b) and the later layers, and
-         backpropagates them;
-      3. once all have (a barrier), adds the gradient into its rows of every layer.
+         members who formed them (by columns, adding the two halves as one thread does, see layer_sums), then
+         feeds them on through a = sigmoid(z + b) and the later layers, and backpropagates them;
+      3. once all have (a barrier), adds the gradient into its share of every layer.
     What one part writes, another part reads, and the barriers keep them apart. Part 1 of the next step reads
-    only this member's own rows of the first layer, which it has just updated itself: it needs no barrier.
+    only this member's own share of the first layer, which it has just updated itself: it needs no barrier.
+    By columns, each member reads only its half of each row of x, the inputs that a step reads from memory
+    (the rows of a shuffled mini-batch lie anywhere in x); by rows, both read every row.
     """
     weights, biases, x, y, order = borrowed(weights), borrowed(biases), borrowed(x), borrowed(y), borrowed(order)
     targets_w, targets_b = borrowed(targets_w), borrowed(targets_b)
     activations, deltas, samples, partial_sums = (borrowed(activations), borrowed(deltas), borrowed(samples),
                                                   borrowed(partial_sums))
     nabla, c = borrowed(nabla[member]), borrowed(c[member])
+    half, target_half = borrowed(halves[member]), borrowed(target_halves[member])
     offsets = layer_offsets(weights)
     n_first = weights[0].shape[0]
+    c0 = first_half(weights[0]) if member == 1 else 0  # by columns: where this member's half of a row of x starts
     generation = 0
     for first in range(start, stop, batch_size):
         m = min(batch_size, stop - first)
         rows = order[first : first + m]
-        layer_sums(weights[0], x, rows, 0, partial_sums[member], 0, 0, m, share(n_first, member, size, 4),
-                   share(n_first, member + 1, size, 4))
+        if by_columns:
+            layer_sums(half, x, rows, c0, partial_sums[member], 0, 0, m, 0, n_first, half.shape[1])
+        else:
+            layer_sums(weights[0], x, rows, 0, partial_sums[member], 0, 0, m, share(n_first, member, size, 4),
+                       share(n_first, member + 1, size, 4), first_half(weights[0]))
         generation = barrier(barrier_state, size, generation)
         if generation < 0:  # another member failed
             return
         s0, s1 = share(m, member, size, 1), share(m, member + 1, size, 1)
         for s in range(s0, s1):
             z = activations[s, offsets[1] : offsets[2]]
-            for owner in range(size):
-                for j in range(share(n_first, owner, size, 4), share(n_first, owner + 1, size, 4)):
-                    z[j] = partial_sums[owner, s, j]
+            if by_columns:
+                for j in range(n_first):
+                    z[j] = partial_sums[0, s, j] + partial_sums[1, s, j]
+            else:
+                for owner in range(size):
+                    for j in range(share(n_first, owner, size, 4), share(n_first, owner + 1, size, 4)):
+                        z[j] = partial_sums[owner, s, j]
         activate(biases[0], activations, offsets[1], s0, s1, 0, n_first)
         for b0 in range(s0, s1, BLOCK):
             b1 = min(b0 + BLOCK, s1)
@@ -564,8 +628,10 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
         generation = barrier(barrier_state, size, generation)
         if generation < 0:
             return
+        if by_columns:
+            add_gradient(target_half, x, rows, c0, deltas, offsets[1], m, 0, n_first, nabla, c)
         add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, member, size, nabla,
-                      c)
+                      c, not by_columns)
 
 
 @njit(cache=True)
@@ -724,10 +790,22 @@ class NumbaBackend(StepByStep):
         size = self._team_members(weights) if path == PARALLEL else 1
         activations, deltas, samples, partial_sums, nabla, c = step_buffers(args[0], min(batch_size, stop - start),
                                                                             size)
-        if path == PARALLEL:
-            self._team.run(steps_team, size, *args, activations, deltas, samples, partial_sums, nabla, c)
-        else:
+        if path != PARALLEL:
             steps_serial(*args, activations, deltas, samples, nabla, c)
+            return
+        w, target = args[0][0], args[10][0]
+        cut = first_half(w)
+        by_columns = size == 2 and cut < w.shape[1]
+        if by_columns:  # each member's own copy of its half of the first layer's weights (see steps_team)
+            halves = (np.ascontiguousarray(w[:, :cut]), np.ascontiguousarray(w[:, cut:]))
+            target_halves = halves if targets_w is weights else (np.ascontiguousarray(target[:, :cut]),
+                                                                 np.ascontiguousarray(target[:, cut:]))
+        else:
+            halves = target_halves = (w,) * size  # (unused)
+        self._team.run(steps_team, size, *args, activations, deltas, samples, partial_sums, nabla, c, halves,
+                       target_halves, by_columns)
+        if by_columns:
+            target[:, :cut], target[:, cut:] = target_halves
 
 
 def unavailable_reason() -> str | None:

@@ -63,11 +63,14 @@ def test_a_stretch_of_steps_in_one_call_equals_one_call_per_step(monkeypatch, pa
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize(("sizes", "batch"), [(CLASSIC, 10), ([33, 17, 10, 3], 7), ([40, 5, 9, 2], 1), ([9, 3], 5)])
+@pytest.mark.parametrize(("sizes", "batch"), [(CLASSIC, 10), ([33, 17, 10, 3], 7), ([40, 5, 9, 2], 1), ([9, 3], 5),
+                                             ([1040, 8, 3], 5)])
 def test_a_team_computes_the_same_numbers_as_one_thread_bit_for_bit(monkeypatch, dtype, sizes, batch):
     """So that a training run gives the same network on one core or two: a team shares rows out in the tiles one
     thread goes through them in, and a sum comes out the same whatever sample it is paired with (ops_numba.share,
-    layer_sums). Odd batches and layers whose rows are no multiple of 4 included."""
+    layer_sums); a team of two that shares the first layer out by columns (rows of x of 4 KB or more: the
+    classic network in float64, 1040 inputs in both dtypes) adds the halves of each sum as one thread does.
+    Odd batches and layers whose rows are no multiple of 4 included."""
     backend = ops_numba.create()
     monkeypatch.setattr(backend, "_team_size", lambda: 2)  # (a team of two, even on a machine of one core)
     case = random_case(sizes, batch, seed=5, dtype=dtype, steps=3)
@@ -82,6 +85,26 @@ def test_a_team_computes_the_same_numbers_as_one_thread_bit_for_bit(monkeypatch,
         results.append(w + b)
     for one_thread, team in zip(*results, strict=True):
         np.testing.assert_array_equal(team, one_thread)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_team_that_shares_the_first_layer_by_columns_agrees_with_the_reference(monkeypatch, dtype):
+    """The gradient (into zeros: each member adds into its own copy of its half) and the training steps (in place),
+    for a team of two with rows of x of 4 KB or more, against the reference; and bit for bit as one thread."""
+    backend = ops_numba.create()
+    monkeypatch.setattr(backend, "_team_size", lambda: 2)
+    case = random_case([1040, 8, 3], 7, seed=2, dtype=dtype, steps=2)
+    results = []
+    for path in (ops_numba.SERIAL, ops_numba.PARALLEL):
+        monkeypatch.setattr(backend, "path", lambda m, weights, blas=True, samples=None, path=path: path)
+        values, bounds = reference(case)
+        outputs = run(backend, case)
+        failures = [c for c in compare("numba", case, outputs, values, bounds) if not c.ok]
+        assert not failures, f"the {path} path disagrees with the reference: {failures}"
+        results.append(outputs)
+    for name, one_thread in results[0].items():
+        for got, expected in zip(results[1][name], one_thread, strict=True):
+            np.testing.assert_array_equal(got, expected)
 
 
 def test_stretches_of_steps_run_on_a_team_single_steps_on_one_thread_and_large_ones_in_blas(monkeypatch):
