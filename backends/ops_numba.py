@@ -647,11 +647,13 @@ def all_activations(weights, biases, x):
 
 
 @njit(cache=True)
-def outputs_of_samples(weights, biases, x, outputs, s0, s1):
-    """a^L of the rows s0 <= s < s1 of x into `outputs`, a block at a time through a buffer of BLOCK rows."""
+def outputs_of_samples(weights, biases, x, outputs, s0, s1, activations, rows):
+    """a^L of the rows s0 <= s < s1 of x into `outputs`, a block at a time through `activations`, a buffer of
+    BLOCK rows (its a^0 columns unused); `rows` is 0, 1, ..., the row map of x. The caller allocates the buffers
+    and holds every array for the whole call, so the loops take uncounted views of them (see `borrowed`)."""
+    weights, biases, x, outputs = borrowed(weights), borrowed(biases), borrowed(x), borrowed(outputs)
+    activations, rows = borrowed(activations), borrowed(rows)
     offsets = layer_offsets(weights)
-    activations = np.empty((BLOCK, offsets[-1]), weights[0].dtype)  # (its a^0 columns unused)
-    rows = np.arange(x.shape[0])
     samples = rows[:BLOCK]
     L = len(weights)
     for b0 in range(s0, s1, BLOCK):
@@ -666,8 +668,10 @@ def outputs_of_samples(weights, biases, x, outputs, s0, s1):
 @njit(cache=True)
 def forward_serial(weights, biases, x):
     """The output activations a^L of every row of x."""
-    outputs = np.empty((x.shape[0], weights[-1].shape[0]), weights[0].dtype)
-    outputs_of_samples(weights, biases, x, outputs, 0, x.shape[0])
+    n = x.shape[0]
+    outputs = np.empty((n, weights[-1].shape[0]), weights[0].dtype)
+    activations = np.empty((BLOCK, layer_offsets(weights)[-1]), weights[0].dtype)
+    outputs_of_samples(weights, biases, x, outputs, 0, n, activations, np.arange(max(n, BLOCK)))
     return outputs
 
 
@@ -676,8 +680,11 @@ def forward_parallel(weights, biases, x, threads):
     """forward_serial with the rows of x shared out between `threads` threads."""
     n = x.shape[0]
     outputs = np.empty((n, weights[-1].shape[0]), weights[0].dtype)
+    activations = np.empty((threads, BLOCK, layer_offsets(weights)[-1]), weights[0].dtype)
+    rows = np.arange(max(n, BLOCK))
     for t in prange(threads):
-        outputs_of_samples(weights, biases, x, outputs, n * t // threads, n * (t + 1) // threads)
+        outputs_of_samples(weights, biases, x, outputs, n * t // threads, n * (t + 1) // threads, activations[t],
+                           rows)
     return outputs
 
 

@@ -74,6 +74,7 @@ class NumpyBackend(StepByStep):
 
     name = "numpy"
     dtypes = ("float64", "float32")
+    compiles = False  # (nothing is compiled on first use: see neuro/bench.py)
 
     def to_backend(self, array: np.ndarray, dtype: str) -> np.ndarray:
         return np.array(array, dtype=dtype, order="C")  # always a copy: the network owns its parameters

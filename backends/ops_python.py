@@ -76,6 +76,7 @@ class PythonBackend(StepByStep):
 
     name = "python"
     dtypes = ("float64",)
+    compiles = False  # (nothing is compiled on first use: see neuro/bench.py)
 
     def to_backend(self, array: np.ndarray, dtype: str) -> list:
         if dtype not in ("float64", "int64"):

@@ -115,8 +115,12 @@ def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: 
     # Warm-up: the first calls compile (Numba, CUDA) or warm caches. A backend may take another path for a
     # longer stretch of mini-batches (numba's multi-threaded team), so the warm-up runs stretches of 1, 2, 4, ...
     # mini-batches, as the measurement will, until a stretch takes its share of the budget twice running (the
-    # first call of a size may have been slow because it compiled), covers the data, or takes the whole budget
-    # (a backend that slow, pure Python on a wide network, has nothing to compile).
+    # first call of a size may have been slow because it compiled), or covers the data. A backend that compiles
+    # nothing (`compiles = False`: python, numpy) also stops at a call that takes the whole budget: pure Python on
+    # a wide network is that slow, and a second such call would only cost time. For any other backend such a
+    # call is taken to have been compiling: Numba compiles for seconds when its disk cache is empty, and the
+    # longer stretches that run on its team would otherwise compile inside the measurement.
+    compiles = getattr(backend, "compiles", True)
     warm_samples, warm_started, steps, repeated = 0, time.perf_counter(), 1, False
     while True:
         started = time.perf_counter()
@@ -125,7 +129,7 @@ def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: 
         warm_samples += steps * batch_size
         took = time.perf_counter() - started
         slow = took >= seconds / 20
-        if steps == n_batches or (slow and repeated) or took >= seconds:
+        if steps == n_batches or (slow and repeated) or (took >= seconds and not compiles):
             break
         repeated = slow
         if not slow:
