@@ -180,7 +180,7 @@ def weighted_sums4x2_in_halves(w0, w1, w2, w3, a, a_next, half):
 
 
 @njit(cache=True, fastmath=SUMS)
-def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1, half):
+def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1):
     """z[s, j0 + j] = sum_k w[j, k] a_s[k], the weighted inputs of the neurons (rows of w) r0 <= j < r1 for the
     samples s0 <= s < s1, bias not included. The input a_s of sample s is inputs[rows[s], k0:]: for the first
     layer a row of x itself (rows: the mini-batch's part of `order`), read where it lies rather than copied
@@ -189,9 +189,7 @@ def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1, half):
     Four neurons and two samples at a time (weighted_sums4x2); the neurons left over after the fours go one at
     a time. The last sample of an odd number goes through the same code as a pair with itself: a sum then comes
     out the same, bit for bit, whatever sample it is paired with, and a team of threads may share the samples
-    out anywhere (see `share`). Each sum is formed in two parts, over the inputs k < half and k >= half, then
-    added: the first layer's split in halves (see `first_half`), which a team of two shares out between its
-    members; the later layers pass half = their number of inputs, a sum in one part.
+    out anywhere (see `share`).
     """
     n_in = w.shape[1]
     fours = r0 + (r1 - r0) // 4 * 4
@@ -199,21 +197,44 @@ def layer_sums(w, inputs, rows, k0, z, j0, s0, s1, r0, r1, half):
         w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
         for s in range(s0, s1, 2):  # two samples at a time (the last of an odd number twice)
             t = min(s + 1, s1 - 1)
-            a, a_next = inputs[rows[s], k0 : k0 + n_in], inputs[rows[t], k0 : k0 + n_in]
-            if half < n_in:
-                sums = weighted_sums4x2_in_halves(w0, w1, w2, w3, a, a_next, half)
-            else:
-                sums = weighted_sums4x2(w0, w1, w2, w3, a, a_next)
+            sums = weighted_sums4x2(w0, w1, w2, w3, inputs[rows[s], k0 : k0 + n_in], inputs[rows[t], k0 : k0 + n_in])
             for r in range(4):
                 z[s, j0 + j + r] = sums[r]
                 z[t, j0 + j + r] = sums[4 + r]
     for j in range(fours, r1):
         for s in range(s0, s1):
+            z[s, j0 + j] = weighted_sum(w[j], inputs[rows[s], k0 : k0 + n_in])
+
+
+@njit(cache=True, fastmath=SUMS)
+def layer_sums_in_halves(w, inputs, rows, k0, z, j0, s0, s1, r0, r1, half):
+    """layer_sums with each sum formed in two parts, over the inputs k < half and k >= half, then added: the
+    first layer's, split where `first_half` says (a team of two shares the halves out between its members)."""
+    n_in = w.shape[1]
+    fours = r0 + (r1 - r0) // 4 * 4
+    for j in range(r0, fours, 4):
+        w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
+        for s in range(s0, s1, 2):
+            t = min(s + 1, s1 - 1)
+            sums = weighted_sums4x2_in_halves(w0, w1, w2, w3, inputs[rows[s], k0 : k0 + n_in],
+                                              inputs[rows[t], k0 : k0 + n_in], half)
+            for r in range(4):  # (t may be s: the halves are added before storing, so that such a sum counts once)
+                z[s, j0 + j + r] = sums[r]
+                z[t, j0 + j + r] = sums[4 + r]
+    for j in range(fours, r1):
+        for s in range(s0, s1):
             a = inputs[rows[s], k0 : k0 + n_in]
-            if half < n_in:
-                z[s, j0 + j] = weighted_sum(w[j, :half], a[:half]) + weighted_sum(w[j, half:], a[half:])
-            else:
-                z[s, j0 + j] = weighted_sum(w[j], a)
+            z[s, j0 + j] = weighted_sum(w[j, :half], a[:half]) + weighted_sum(w[j, half:], a[half:])
+
+
+@njit(cache=True)
+def first_layer_sums(w, x, rows, z, j0, s0, s1, r0, r1):
+    """layer_sums for the first layer (weights w, inputs x[rows]), in two halves where `first_half` splits."""
+    half = first_half(w)
+    if half < w.shape[1]:
+        layer_sums_in_halves(w, x, rows, 0, z, j0, s0, s1, r0, r1, half)
+    else:
+        layer_sums(w, x, rows, 0, z, j0, s0, s1, r0, r1)
 
 
 @njit(cache=True)
@@ -239,9 +260,9 @@ def activate(b, activations, j0, s0, s1, r0, r1):
 
 
 @njit(cache=True)
-def layer_forward(w, b, inputs, rows, k0, activations, j0, s0, s1, half):
+def layer_forward(w, b, inputs, rows, k0, activations, j0, s0, s1):
     """a = sigmoid(w a_in + b) into activations[s, j0:] for the samples s0 <= s < s1 (see layer_sums)."""
-    layer_sums(w, inputs, rows, k0, activations, j0, s0, s1, 0, w.shape[0], half)
+    layer_sums(w, inputs, rows, k0, activations, j0, s0, s1, 0, w.shape[0])
     activate(b, activations, j0, s0, s1, 0, w.shape[0])
 
 
@@ -249,15 +270,15 @@ def layer_forward(w, b, inputs, rows, k0, activations, j0, s0, s1, half):
 def later_layers_forward(weights, biases, activations, samples, offsets, s0, s1):
     """a^{l+1} = sigmoid(w a^l + b) for every layer after the first, for the samples s0 <= s < s1."""
     for l in range(1, len(weights)):
-        layer_forward(weights[l], biases[l], activations, samples, offsets[l], activations, offsets[l + 1], s0, s1,
-                      weights[l].shape[1])
+        layer_forward(weights[l], biases[l], activations, samples, offsets[l], activations, offsets[l + 1], s0, s1)
 
 
 @njit(cache=True)
 def feedforward(weights, biases, x, rows, activations, samples, offsets, s0, s1):
     """a^{l+1} = sigmoid(w a^l + b), layer after layer, for the samples s0 <= s < s1 (rows of `activations`);
     a^0 of sample s is x[rows[s]], and `samples` is 0, 1, 2, ... (the row map of `activations` itself)."""
-    layer_forward(weights[0], biases[0], x, rows, 0, activations, offsets[1], s0, s1, first_half(weights[0]))
+    first_layer_sums(weights[0], x, rows, activations, offsets[1], s0, s1, 0, weights[0].shape[0])
+    activate(biases[0], activations, offsets[1], s0, s1, 0, weights[0].shape[0])
     later_layers_forward(weights, biases, activations, samples, offsets, s0, s1)
 
 
@@ -603,10 +624,10 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
         m = min(batch_size, stop - first)
         rows = order[first : first + m]
         if by_columns:
-            layer_sums(half, x, rows, c0, partial_sums[member], 0, 0, m, 0, n_first, half.shape[1])
+            layer_sums(half, x, rows, c0, partial_sums[member], 0, 0, m, 0, n_first)
         else:
-            layer_sums(weights[0], x, rows, 0, partial_sums[member], 0, 0, m, share(n_first, member, size, 4),
-                       share(n_first, member + 1, size, 4), first_half(weights[0]))
+            first_layer_sums(weights[0], x, rows, partial_sums[member], 0, 0, m, share(n_first, member, size, 4),
+                             share(n_first, member + 1, size, 4))
         generation = barrier(barrier_state, size, generation)
         if generation < 0:  # another member failed
             return
