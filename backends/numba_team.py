@@ -10,7 +10,8 @@ microsecond.
 The barrier needs three things that Numba does not offer on the CPU, written here as LLVM instructions:
 an atomic add (each thread counts itself in), an atomic load (the waiting threads watch the barrier's
 generation, and the compiler must read it afresh each time round, never once and for all), and the CPU's
-`pause` hint, which tells an x86 core that it is spinning.
+`pause` hint, which tells an x86 core that it is spinning. A fourth, `prefetch`, lets a member with nothing
+to do until the next barrier ask for the memory it will read after it.
 
 The threads themselves are Python threads (`Team.run`) calling a compiled function that releases the GIL
 (`nogil=True`), so every member of the team runs at once, whatever Numba's threading layer; a spin barrier
@@ -87,6 +88,24 @@ def spin_pause(typingctx):
         return context.get_dummy_value()
 
     return types.void(), codegen
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Ask for the cache line that holds array[index] (a 1-D array), to be read soon: the CPU fetches it into this
+    core's cache in the background, and nothing waits for it. A hint, never a fault, wherever index points."""
+    def codegen(context, builder, signature, args):
+        byte = ir.IntType(8).as_pointer()
+        pointer = builder.bitcast(_element_pointer(context, builder, signature.args[0], args[0], args[1]), byte)
+        i32 = ir.IntType(32)
+        fetch = builder.module.declare_intrinsic("llvm.prefetch", [byte], ir.FunctionType(ir.VoidType(),
+                                                                                           [byte, i32, i32, i32]))
+        builder.call(fetch, [pointer, i32(0), i32(3), i32(1)])  # 0: to read, 3: into every level of cache, 1: data
+        return context.get_dummy_value()
+
+    if isinstance(array, types.Array) and array.ndim == 1 and isinstance(index, types.Integer):
+        return types.void(array, index), codegen
+    return None
 
 
 @intrinsic

@@ -54,11 +54,15 @@ What changed, and why it is fast:
   barrier, a fraction of a microsecond (numba_team.py). When the rows of x are long (`COLUMNS_ROW_BYTES`: the
   classic network in float64), a team of two shares the first layer out by columns instead, one half of the
   inputs each, so that each core reads only half of every row of the mini-batch from memory; every path then
-  forms the first layer's sums in those two halves (`first_half`). A team computes the same numbers as one
-  thread, bit for bit (see `share`). Short calls (single steps; `TEAM_CALL_WORK`), small steps (the classic
-  network below batch 4; `TEAM_WORK`) and tiny networks stay on one core; a team has at most one member per
-  four neurons of the first layer, and per core. The thread count is Numba's: `NUMBA_NUM_THREADS` (default: all cores),
-  `--threads`, or `NumbaBackend.set_threads`.
+  forms the first layer's sums in those two halves (`first_half`). When the later layers are small (the
+  classic network in float32) and so is the batch, one member owns them all and the others take more of the
+  first layer (OWNER): sharing out a few hundred weights costs more in traffic between the cores than it
+  saves, and while the owner works through them, the others fetch the next mini-batch's rows of x into their
+  caches. A team computes the same numbers as one thread, bit for bit (see `share`). Short calls (single
+  steps; `TEAM_CALL_WORK`), small steps (the classic network below batch 4; `TEAM_WORK`) and tiny networks
+  stay on one core; a team has at most one member per four neurons of the first layer, and per core. The
+  thread count is Numba's: `NUMBA_NUM_THREADS` (default: all cores), `--threads`, or
+  `NumbaBackend.set_threads`.
 * BLAS for the big matrix products. Once a step is a product of large matrices (`BLAS_WORK`, e.g. the
   classic network from batch 155, or 784-1024-1024-10 from batch 16), the hand-tuned BLAS behind NumPy beats
   any loop compiled here, so the steps go to the NumPy backend, one NumPy step per mini-batch. (Numba can
@@ -95,7 +99,7 @@ from neuro.errors import NeuroError
 
 from .base import StepByStep
 from .numba_sigmoid import sigmoid
-from .numba_team import Team, barrier, borrowed
+from .numba_team import Team, barrier, borrowed, prefetch
 
 try:
     import numba
@@ -134,6 +138,19 @@ COLUMNS_ROW_BYTES = 4096
 the classic network's 784 inputs in float64 (6,272 bytes), not in float32 (3,136). Measured on a shared 2-core
 machine, the first layer's forward pass and gradient at batch 10 took 11.6-12.2 microseconds a step by columns
 against 13.7-14.9 by rows in float64, and 7.8-7.9 against 7.4-7.6 in float32."""
+
+ROWS, COLUMNS, OWNER = 0, 1, 2
+"""The ways a team shares out a step (see steps_team): every layer by rows; the first layer by columns and the
+later ones by rows; the first layer by rows and every later one to one member, its owner."""
+
+OWNER_BATCH = 32
+LATER_LAYERS_SHARE = 8
+"""A team works the OWNER way on mini-batches of fewer than OWNER_BATCH samples of a network whose later layers
+are small, all their weights together at most 1/LATER_LAYERS_SHARE of the first layer's (the classic network:
+416 against 12,544), unless it works by COLUMNS. Measured with a prototype of steps_team on a shared 2-core
+machine, the classic network in float32 (median of 5 to 10 epochs), against ROWS: 1.08-1.21 times faster at
+batch 4 to 20, as fast at 30 and 60 (0.98-1.02), slower at 120 (0.92), where the owner's part, the later layers
+of 120 samples, keeps the others waiting longest."""
 
 BLAS_WORK = 2_000_000
 BLAS_BATCH = 16
@@ -526,15 +543,43 @@ def share(n, part, parts, unit):
 
 
 @njit(cache=True)
-def add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, part, parts, nabla, c,
+def first_share(n, part, parts, mode):
+    """Where part `part` of `parts` of the first layer's n rows starts: as `share` says, except with the OWNER way
+    of working (see steps_team), where the last member, which also feeds every sample through the later layers,
+    takes a third of the rows of any other (the classic network on two cores: rows 0-11 and 12-15)."""
+    if mode != OWNER:
+        return share(n, part, parts, 4)
+    if part >= parts:
+        return n
+    return n * 3 * part // (3 * parts - 2) // 4 * 4
+
+
+@njit(cache=True)
+def team_rows(weights, member, size, mode):
+    """own[l] = (r0, r1): the rows of layer l whose weights and biases member `member` of a team of `size` updates
+    (one thread, member 0 of 1: all of them). ROWS and COLUMNS: a share of every layer (`share`; by COLUMNS, the
+    first layer's weights go by columns, see steps_team, and only its biases by these rows); OWNER: a share of
+    the first layer (`first_share`), and every later layer's rows to the last member alone."""
+    own = np.empty((len(weights), 2), np.int64)
+    for l in range(len(weights)):
+        n = weights[l].shape[0]
+        if l == 0:
+            own[l, 0], own[l, 1] = first_share(n, member, size, mode), first_share(n, member + 1, size, mode)
+        elif mode == OWNER:
+            own[l, 0], own[l, 1] = 0, n if member == size - 1 else 0
+        else:
+            own[l, 0], own[l, 1] = share(n, member, size, 4), share(n, member + 1, size, 4)
+    return own
+
+
+@njit(cache=True)
+def add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, own, nabla, c,
                   first_weights):
-    """add_gradient and add_bias_gradient for every layer, on its share of rows (see `share`; steps_serial:
-    part 0 of 1, all of them); the first layer's weights only if `first_weights` (a team of two adds those by
-    columns instead, see steps_team). The first layer's inputs are the mini-batch's rows of x, x[rows]; the
-    others' are in `activations`."""
+    """add_gradient and add_bias_gradient for every layer, on the rows own[l] (see `team_rows`); the first
+    layer's weights only if `first_weights` (a team of two may add those by columns instead, see steps_team).
+    The first layer's inputs are the mini-batch's rows of x, x[rows]; the others' are in `activations`."""
     for l in range(len(targets_w)):
-        n = targets_w[l].shape[0]
-        r0, r1 = share(n, part, parts, 4), share(n, part + 1, parts, 4)
+        r0, r1 = own[l, 0], own[l, 1]
         if l > 0:
             add_gradient(targets_w[l], activations, samples, offsets[l], deltas, offsets[l + 1], m, r0, r1, nabla, c)
         elif first_weights:
@@ -578,37 +623,43 @@ def steps_serial(weights, biases, x, y, order, start, stop, batch_size, eta, qua
     targets_w, targets_b = borrowed(targets_w), borrowed(targets_b)
     activations, deltas, samples, nabla, c = (borrowed(activations), borrowed(deltas), borrowed(samples),
                                               borrowed(nabla[0]), borrowed(c[0]))
-    offsets = layer_offsets(weights)
+    offsets, own = layer_offsets(weights), team_rows(weights, 0, 1, ROWS)
     for first in range(start, stop, batch_size):
         m = min(batch_size, stop - first)
         rows = order[first : first + m]
         backprop_samples(weights, biases, x, y, rows, activations, deltas, samples, offsets, 0, m, quadratic,
                          -eta / m)
-        add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, 0, 1, nabla, c, True)
+        add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, own, nabla, c, True)
 
 
 @njit(cache=True, nogil=True)
 def steps_team(member, size, barrier_state, weights, biases, x, y, order, start, stop, batch_size, eta, quadratic,
                targets_w, targets_b, activations, deltas, samples, partial_sums, nabla, c, halves, target_halves,
-               by_columns):
+               mode):
     """steps_serial shared out between a team of `size` threads, of which this one is number `member`.
 
-    Every member runs this whole loop over the mini-batches (see numba_team.py). Of the later layers it owns a
-    share of the neurons (rows of weights); of the first layer, the layer of most weights, a share of the rows
-    too, or, in a team of two whose rows of x are long (`by_columns`, see NumbaBackend._steps), one half of
-    the inputs (columns): halves[member] is its own copy of that half of the weights, which it updates in
-    place (target_halves[member], the same arrays unless the targets are not the weights), and which the
-    caller copies back after the call. In each step it
+    Every member runs this whole loop over the mini-batches (see numba_team.py), in one of three ways (`mode`,
+    chosen by NumbaBackend._steps). Of the first layer, the layer of most weights, each member owns a share of
+    the rows (ROWS, OWNER), or, in a team of two whose rows of x are long (COLUMNS), one half of the inputs
+    (columns): halves[member] is its own copy of that half of the weights, which it updates in place
+    (target_halves[member], the same arrays unless the targets are not the weights), and which the caller
+    copies back after the call. Of the later layers, each member owns a share of the rows (ROWS, COLUMNS), or
+    the last member owns them all (OWNER). In each step it
       1. forms the weighted sums of the first layer over its share, for every sample of the mini-batch, into
          partial_sums[member]: whole sums of its rows, or the sums over its half of every row;
       2. once all have (a barrier), takes its share of the samples: gathers their weighted sums from the
          members who formed them (by columns, adding the two halves as one thread does, see layer_sums), then
-         feeds them on through a = sigmoid(z + b) and the later layers, and backpropagates them;
-      3. once all have (a barrier), adds the gradient into its share of every layer.
+         feeds them on through a = sigmoid(z + b) and the later layers, and backpropagates them. OWNER: the
+         last member takes every sample, and the others, with nothing to do until the next barrier, fetch the
+         rows of x of the next mini-batch into their caches (`prefetch`), which their part 1 will read;
+      3. once all have (a barrier), adds the gradient into its share of every layer (`team_rows`).
     What one part writes, another part reads, and the barriers keep them apart. Part 1 of the next step reads
     only this member's own share of the first layer, which it has just updated itself: it needs no barrier.
     By columns, each member reads only its half of each row of x, the inputs that a step reads from memory
-    (the rows of a shuffled mini-batch lie anywhere in x); by rows, both read every row.
+    (the rows of a shuffled mini-batch lie anywhere in x); by rows, both read every row. OWNER trades the
+    sharing of the later layers' samples for traffic: the members then pass each other only the first layer's
+    sums and deltas, where sharing the later layers' work means passing every layer's activations, deltas and
+    weights between the cores at every step, which costs more than the few sums saved (see OWNER_BATCH).
     """
     weights, biases, x, y, order = borrowed(weights), borrowed(biases), borrowed(x), borrowed(y), borrowed(order)
     targets_w, targets_b = borrowed(targets_w), borrowed(targets_b)
@@ -616,31 +667,37 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
                                                   borrowed(partial_sums))
     nabla, c = borrowed(nabla[member]), borrowed(c[member])
     half, target_half = borrowed(halves[member]), borrowed(target_halves[member])
-    offsets = layer_offsets(weights)
+    offsets, own = layer_offsets(weights), team_rows(weights, member, size, mode)
     n_first = weights[0].shape[0]
     c0 = first_half(weights[0]) if member == 1 else 0  # by columns: where this member's half of a row of x starts
+    last = size - 1  # OWNER: the member that feeds every sample through the later layers
     generation = 0
     for first in range(start, stop, batch_size):
         m = min(batch_size, stop - first)
         rows = order[first : first + m]
-        if by_columns:
+        if mode == COLUMNS:
             layer_sums(half, x, rows, c0, partial_sums[member], 0, 0, m, 0, n_first)
         else:
-            first_layer_sums(weights[0], x, rows, partial_sums[member], 0, 0, m, share(n_first, member, size, 4),
-                             share(n_first, member + 1, size, 4))
+            first_layer_sums(weights[0], x, rows, partial_sums[member], 0, 0, m, own[0, 0], own[0, 1])
         generation = barrier(barrier_state, size, generation)
         if generation < 0:  # another member failed
             return
-        s0, s1 = share(m, member, size, 1), share(m, member + 1, size, 1)
+        if mode != OWNER:
+            s0, s1 = share(m, member, size, 1), share(m, member + 1, size, 1)
+        elif member == last:
+            s0, s1 = 0, m
+        else:
+            s0 = s1 = 0
+            fetch_rows(x, order[first + m : min(first + m + batch_size, stop)])
         for s in range(s0, s1):
             z = activations[s, offsets[1] : offsets[2]]
-            if by_columns:
+            if mode == COLUMNS:
                 for j in range(n_first):
                     z[j] = partial_sums[0, s, j] + partial_sums[1, s, j]
             else:
-                for owner in range(size):
-                    for j in range(share(n_first, owner, size, 4), share(n_first, owner + 1, size, 4)):
-                        z[j] = partial_sums[owner, s, j]
+                for p in range(size):  # the sums of member p's rows
+                    for j in range(first_share(n_first, p, size, mode), first_share(n_first, p + 1, size, mode)):
+                        z[j] = partial_sums[p, s, j]
         activate(biases[0], activations, offsets[1], s0, s1, 0, n_first)
         for b0 in range(s0, s1, BLOCK):
             b1 = min(b0 + BLOCK, s1)
@@ -649,10 +706,20 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
         generation = barrier(barrier_state, size, generation)
         if generation < 0:
             return
-        if by_columns:
+        if mode == COLUMNS:
             add_gradient(target_half, x, rows, c0, deltas, offsets[1], m, 0, n_first, nabla, c)
-        add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, member, size, nabla,
-                      c, not by_columns)
+        add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, own, nabla, c,
+                      mode != COLUMNS)
+
+
+@njit(cache=True)
+def fetch_rows(x, rows):
+    """Ask for the rows x[rows] to be fetched into this core's cache, a cache line (64 bytes) at a time, without
+    waiting for them (see numba_team.prefetch)."""
+    for i in range(rows.shape[0]):
+        row = x[rows[i]]
+        for k in range(0, row.shape[0], 64 // row.itemsize):
+            prefetch(row, k)
 
 
 @njit(cache=True)
@@ -760,6 +827,18 @@ class NumbaBackend(StepByStep):
         first layer (more would have no rows of their own)."""
         return min(self._team_size(), max(1, weights[0].shape[0] // 4))
 
+    @staticmethod
+    def team_mode(weights, size: int, batch_size: int) -> int:
+        """How a team of `size` shares out steps of batch_size samples (see steps_team): COLUMNS for a team of two
+        whose rows of x are long (`first_half`), OWNER on small batches of a network with small later layers
+        (OWNER_BATCH), else ROWS."""
+        first, later = weights[0], sum([w.size for w in weights[1:]])
+        if size == 2 and first_half(first) < first.shape[1]:
+            return COLUMNS
+        if batch_size < OWNER_BATCH and later * LATER_LAYERS_SHARE <= first.size:
+            return OWNER
+        return ROWS
+
     def _forward_in_parallel(self, n: int, weights) -> bool:
         """Is a forward pass of n samples worth Numba's parallel loop (FORWARD_PARALLEL_WORK)?"""
         work = n * sum([w.size for w in weights])
@@ -822,17 +901,16 @@ class NumbaBackend(StepByStep):
             steps_serial(*args, activations, deltas, samples, nabla, c)
             return
         w, target = args[0][0], args[10][0]
-        cut = first_half(w)
-        by_columns = size == 2 and cut < w.shape[1]
-        if by_columns:  # each member's own copy of its half of the first layer's weights (see steps_team)
+        mode, cut = self.team_mode(weights, size, batch_size), first_half(w)
+        if mode == COLUMNS:  # each member's own copy of its half of the first layer's weights (see steps_team)
             halves = (np.ascontiguousarray(w[:, :cut]), np.ascontiguousarray(w[:, cut:]))
             target_halves = halves if targets_w is weights else (np.ascontiguousarray(target[:, :cut]),
                                                                  np.ascontiguousarray(target[:, cut:]))
         else:
             halves = target_halves = (w,) * size  # (unused)
         self._team.run(steps_team, size, *args, activations, deltas, samples, partial_sums, nabla, c, halves,
-                       target_halves, by_columns)
-        if by_columns:
+                       target_halves, mode)
+        if mode == COLUMNS:
             target[:, :cut], target[:, cut:] = target_halves
 
 

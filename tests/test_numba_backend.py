@@ -64,13 +64,14 @@ def test_a_stretch_of_steps_in_one_call_equals_one_call_per_step(monkeypatch, pa
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize(("sizes", "batch"), [(CLASSIC, 10), ([33, 17, 10, 3], 7), ([40, 5, 9, 2], 1), ([9, 3], 5),
-                                             ([1040, 8, 3], 5)])
+                                             ([1040, 8, 3], 5), ([100, 12, 5, 3], 7)])
 def test_a_team_computes_the_same_numbers_as_one_thread_bit_for_bit(monkeypatch, dtype, sizes, batch):
     """So that a training run gives the same network on one core or two: a team shares rows out in the tiles one
     thread goes through them in, and a sum comes out the same whatever sample it is paired with (ops_numba.share,
     layer_sums); a team of two that shares the first layer out by columns (rows of x of 4 KB or more: the
-    classic network in float64, 1040 inputs in both dtypes) adds the halves of each sum as one thread does.
-    Odd batches and layers whose rows are no multiple of 4 included."""
+    classic network in float64, 1040 inputs in both dtypes) adds the halves of each sum as one thread does; and
+    a team whose last member owns the later layers (the classic network in float32, 100-12-5-3 in both) shares
+    the first layer's rows in tiles of 4 too. Odd batches and layers whose rows are no multiple of 4 included."""
     backend = ops_numba.create()
     monkeypatch.setattr(backend, "_team_size", lambda: 2)  # (a team of two, even on a machine of one core)
     case = random_case(sizes, batch, seed=5, dtype=dtype, steps=3)
@@ -88,12 +89,15 @@ def test_a_team_computes_the_same_numbers_as_one_thread_bit_for_bit(monkeypatch,
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_a_team_that_shares_the_first_layer_by_columns_agrees_with_the_reference(monkeypatch, dtype):
-    """The gradient (into zeros: each member adds into its own copy of its half) and the training steps (in place),
-    for a team of two with rows of x of 4 KB or more, against the reference; and bit for bit as one thread."""
+@pytest.mark.parametrize(("sizes", "mode"), [([1040, 8, 3], ops_numba.COLUMNS), ([100, 12, 5, 3], ops_numba.OWNER)])
+def test_each_way_a_team_shares_a_step_out_agrees_with_the_reference(monkeypatch, dtype, sizes, mode):
+    """The gradient (into zeros; by columns, each member adds into its own copy of its half) and the training steps
+    (in place), for a team of two working by COLUMNS (rows of x of 4 KB or more) or the OWNER way (small later
+    layers), against the reference; and bit for bit as one thread."""
     backend = ops_numba.create()
     monkeypatch.setattr(backend, "_team_size", lambda: 2)
-    case = random_case([1040, 8, 3], 7, seed=2, dtype=dtype, steps=2)
+    case = random_case(sizes, 7, seed=2, dtype=dtype, steps=2)
+    assert backend.team_mode([np.asarray(w, dtype) for w in case.weights], 2, 7) == mode
     results = []
     for path in (ops_numba.SERIAL, ops_numba.PARALLEL):
         monkeypatch.setattr(backend, "path", lambda m, weights, blas=True, samples=None, path=path: path)
@@ -105,6 +109,18 @@ def test_a_team_that_shares_the_first_layer_by_columns_agrees_with_the_reference
     for name, one_thread in results[0].items():
         for got, expected in zip(results[1][name], one_thread, strict=True):
             np.testing.assert_array_equal(got, expected)
+
+
+def test_a_team_of_two_works_by_columns_where_rows_of_x_are_long_and_the_owner_way_on_small_batches():
+    def weights(sizes, dtype):
+        return [np.zeros((n, k), dtype) for k, n in zip(sizes, sizes[1:])]
+
+    team_mode = ops_numba.NumbaBackend.team_mode
+    assert team_mode(weights(CLASSIC, "float64"), 2, 10) == ops_numba.COLUMNS  # rows of x of 6,272 bytes
+    assert team_mode(weights(CLASSIC, "float32"), 2, 10) == ops_numba.OWNER  # later layers: 416 weights, first 12,544
+    assert team_mode(weights(CLASSIC, "float32"), 2, ops_numba.OWNER_BATCH) == ops_numba.ROWS
+    assert team_mode(weights(CLASSIC, "float64"), 3, 10) == ops_numba.OWNER  # (by columns only in a team of two)
+    assert team_mode(weights([784, 1024, 1024, 10], "float32"), 2, 10) == ops_numba.ROWS
 
 
 def test_stretches_of_steps_run_on_a_team_single_steps_on_one_thread_and_large_ones_in_blas(monkeypatch):
