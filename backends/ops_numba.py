@@ -122,8 +122,8 @@ times weights: the classic network, 12,960 weights, from batch 4), and the call 
 classic network: about 40 steps at batch 10). A step pays two barriers, a fraction of a microsecond each, and
 the threads' traffic between the cores; a call pays about 0.1 ms to wake the team. Measured with
 scripts/numba-threads.py on a shared 2-core machine: at batches 1 to 3 the team was about as often slower
-as faster than one thread; from batch 4 to 100, in the last run, faster by 1.2-1.5 times in float64 and
-1.1-1.5 times in float32."""
+as faster than one thread; from batch 4 to 100, in the last run, faster by 1.4-1.7 times in float64 and
+1.3-1.4 times in float32."""
 
 FORWARD_PARALLEL_WORK = 250_000
 """Multiply-adds (samples times weights) from which a forward pass is shared out between Numba's threads, in
@@ -639,7 +639,7 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
     """steps_serial shared out between a team of `size` threads, of which this one is number `member`.
 
     Every member runs this whole loop over the mini-batches (see numba_team.py), in one of three ways (`mode`,
-    chosen by NumbaBackend._steps). Of the first layer, the layer of most weights, each member owns a share of
+    chosen by NumbaBackend.team_mode). Of the first layer, the layer of most weights, each member owns a share of
     the rows (ROWS, OWNER), or, in a team of two whose rows of x are long (COLUMNS), one half of the inputs
     (columns): halves[member] is its own copy of that half of the weights, which it updates in place
     (target_halves[member], the same arrays unless the targets are not the weights), and which the caller
@@ -656,10 +656,10 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
     What one part writes, another part reads, and the barriers keep them apart. Part 1 of the next step reads
     only this member's own share of the first layer, which it has just updated itself: it needs no barrier.
     By columns, each member reads only its half of each row of x, the inputs that a step reads from memory
-    (the rows of a shuffled mini-batch lie anywhere in x); by rows, both read every row. OWNER trades the
-    sharing of the later layers' samples for traffic: the members then pass each other only the first layer's
-    sums and deltas, where sharing the later layers' work means passing every layer's activations, deltas and
-    weights between the cores at every step, which costs more than the few sums saved (see OWNER_BATCH).
+    (the rows of a shuffled mini-batch lie anywhere in x); by rows, each reads every row. The OWNER way passes
+    only the first layer's sums and deltas between the cores; sharing out the later layers' samples and rows
+    too passes their activations, deltas and weights back and forth at every step, a cache line at a time,
+    which for small layers costs more than the second core saves (see OWNER_BATCH).
     """
     weights, biases, x, y, order = borrowed(weights), borrowed(biases), borrowed(x), borrowed(y), borrowed(order)
     targets_w, targets_b = borrowed(targets_w), borrowed(targets_b)
