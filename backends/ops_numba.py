@@ -901,8 +901,9 @@ class NumbaBackend(StepByStep):
             steps_serial(*args, activations, deltas, samples, nabla, c)
             return
         w, target = args[0][0], args[10][0]
-        mode, cut = self.team_mode(weights, size, batch_size), first_half(w)
+        mode = self.team_mode(weights, size, batch_size)
         if mode == COLUMNS:  # each member's own copy of its half of the first layer's weights (see steps_team)
+            cut = first_half(w)
             halves = (np.ascontiguousarray(w[:, :cut]), np.ascontiguousarray(w[:, cut:]))
             target_halves = halves if targets_w is weights else (np.ascontiguousarray(target[:, :cut]),
                                                                  np.ascontiguousarray(target[:, cut:]))
