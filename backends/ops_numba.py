@@ -627,6 +627,7 @@ def steps_serial(weights, biases, x, y, order, start, stop, batch_size, eta, qua
     for first in range(start, stop, batch_size):
         m = min(batch_size, stop - first)
         rows = order[first : first + m]
+        fetch_rows(y, rows)  # backprop reads them after the first layer: by then they are here (see steps_team)
         backprop_samples(weights, biases, x, y, rows, activations, deltas, samples, offsets, 0, m, quadratic,
                          -eta / m)
         add_gradients(targets_w, targets_b, x, rows, activations, deltas, samples, offsets, m, own, nabla, c, True)
@@ -645,8 +646,10 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
     (target_halves[member], the same arrays unless the targets are not the weights), and which the caller
     copies back after the call. Of the later layers, each member owns a share of the rows (ROWS, COLUMNS), or
     the last member owns them all (OWNER). In each step it
-      1. forms the weighted sums of the first layer over its share, for every sample of the mini-batch, into
-         partial_sums[member]: whole sums of its rows, or the sums over its half of every row;
+      1. asks for the rows of y of the samples its part 2 will take (`fetch_rows`: they lie anywhere in
+         memory, and arrive while it works), then forms the weighted sums of the first layer over its share,
+         for every sample of the mini-batch, into partial_sums[member]: whole sums of its rows, or the sums
+         over its half of every row;
       2. once all have (a barrier), takes its share of the samples: gathers their weighted sums from the
          members who formed them (by columns, adding the two halves as one thread does, see layer_sums), then
          feeds them on through a = sigmoid(z + b) and the later layers, and backpropagates them. OWNER: the
@@ -675,6 +678,13 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
     for first in range(start, stop, batch_size):
         m = min(batch_size, stop - first)
         rows = order[first : first + m]
+        if mode != OWNER:
+            s0, s1 = share(m, member, size, 1), share(m, member + 1, size, 1)
+        elif member == last:
+            s0, s1 = 0, m
+        else:
+            s0 = s1 = 0
+        fetch_rows(y, rows[s0:s1])  # the targets this member's part 2 reads: random rows, from far in memory
         if mode == COLUMNS:
             layer_sums(half, x, rows, c0, partial_sums[member], 0, 0, m, 0, n_first)
         else:
@@ -682,12 +692,7 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
         generation = barrier(barrier_state, size, generation)
         if generation < 0:  # another member failed
             return
-        if mode != OWNER:
-            s0, s1 = share(m, member, size, 1), share(m, member + 1, size, 1)
-        elif member == last:
-            s0, s1 = 0, m
-        else:
-            s0 = s1 = 0
+        if mode == OWNER and member != last:
             fetch_rows(x, order[first + m : min(first + m + batch_size, stop)])
         for s in range(s0, s1):
             z = activations[s, offsets[1] : offsets[2]]
@@ -715,11 +720,13 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
 @njit(cache=True)
 def fetch_rows(x, rows):
     """Ask for the rows x[rows] to be fetched into this core's cache, a cache line (64 bytes) at a time, without
-    waiting for them (see numba_team.prefetch)."""
+    waiting for them (see numba_team.prefetch). A row need not start a line: its last element is asked for
+    too, in case it lies in one more."""
     for i in range(rows.shape[0]):
         row = x[rows[i]]
         for k in range(0, row.shape[0], 64 // row.itemsize):
             prefetch(row, k)
+        prefetch(row, row.shape[0] - 1)
 
 
 @njit(cache=True)
