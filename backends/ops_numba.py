@@ -122,8 +122,8 @@ times weights: the classic network, 12,960 weights, from batch 4), and the call 
 classic network: about 40 steps at batch 10). A step pays two barriers, a fraction of a microsecond each, and
 the threads' traffic between the cores; a call pays about 0.1 ms to wake the team. Measured with
 scripts/numba-threads.py on a shared 2-core machine: at batches 1 to 3 the team was about as often slower
-as faster than one thread; from batch 4 to 100, in the last run, faster by 1.4-1.7 times in float64 and
-1.3-1.4 times in float32."""
+as faster than one thread; from batch 4 to 100, in the last run, faster by 1.35-1.67 times in float64 and
+1.16-1.42 times in float32."""
 
 FORWARD_PARALLEL_WORK = 250_000
 """Multiply-adds (samples times weights) from which a forward pass is shared out between Numba's threads, in
