@@ -10,8 +10,9 @@ microsecond.
 The barrier needs three things that Numba does not offer on the CPU, written here as LLVM instructions:
 an atomic add (each thread counts itself in), an atomic load (the waiting threads watch the barrier's
 generation, and the compiler must read it afresh each time round, never once and for all), and the CPU's
-`pause` hint, which tells an x86 core that it is spinning. A fourth, `prefetch`, lets a member with nothing
-to do until the next barrier ask for the memory it will read after it.
+`pause` hint, which tells an x86 core that it is spinning. A fourth, `prefetch`, lets a thread ask ahead for
+memory it will soon read: a member with nothing to do until the next barrier, the rows of x it will read
+after it; every thread, at the start of a step, the rows of y its backprop will read.
 
 The threads themselves are Python threads (`Team.run`) calling a compiled function that releases the GIL
 (`nogil=True`), so every member of the team runs at once, whatever Numba's threading layer; a spin barrier

@@ -718,12 +718,12 @@ def steps_team(member, size, barrier_state, weights, biases, x, y, order, start,
 
 
 @njit(cache=True)
-def fetch_rows(x, rows):
-    """Ask for the rows x[rows] to be fetched into this core's cache, a cache line (64 bytes) at a time, without
-    waiting for them (see numba_team.prefetch). A row need not start a line: its last element is asked for
-    too, in case it lies in one more."""
+def fetch_rows(table, rows):
+    """Ask for the rows table[rows] (of x, or of y) to be fetched into this core's cache, a cache line (64 bytes)
+    at a time, without waiting for them (see numba_team.prefetch). A row need not start a line: its last element
+    is asked for too, in case it lies in one more."""
     for i in range(rows.shape[0]):
-        row = x[rows[i]]
+        row = table[rows[i]]
         for k in range(0, row.shape[0], 64 // row.itemsize):
             prefetch(row, k)
         prefetch(row, row.shape[0] - 1)
