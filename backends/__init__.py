@@ -8,8 +8,10 @@ the other backends. A backend module provides:
     note() -> str                         optional: a remark shown when it is available (e.g. "simulated")
     create() -> Backend                   the backend object (see `base.Backend`)
 
-To add a backend, write its module and add one `BackendInfo` line to `REGISTRY`: the agreement tests, `neuro
-agree`, `neuro bench` and `neuro backends` pick it up from here.
+The registry is also the ladder, in order: each entry says what its rung changes, the rung it builds on, and the
+case it is for (the network and batch size where it must train faster than that rung; `neuro ladder` measures
+it). To add a backend, write its module and add one `BackendInfo` line to `REGISTRY`: the agreement tests,
+`neuro agree`, `neuro bench`, `neuro ladder` and `neuro backends` pick it up from here.
 """
 
 from __future__ import annotations
@@ -28,22 +30,58 @@ DEFAULT_BACKEND = "numpy"
 ENV_VAR = "NEURO_BACKEND"
 
 
+CLASSIC = (784, 16, 16, 10)
+WIDE = (784, 1024, 1024, 10)
+
+
+@dataclass(frozen=True)
+class RungCase:
+    """A network and a batch size: the case a rung of the ladder is for, where it must beat the rung it builds on
+    (the classic network at batch 10, unless the rung says otherwise)."""
+
+    layers: tuple[int, ...] = CLASSIC
+    batch_size: int = 10
+
+    def as_dict(self) -> dict:
+        return {"layers": list(self.layers), "batch_size": self.batch_size}
+
+
 @dataclass(frozen=True)
 class BackendInfo:
-    """A registered backend: its name, its module under this package, and one line on what it is."""
+    """A registered backend, a rung of the ladder: its name, its module under this package, what it changes (one
+    line), the rung it builds on (None for the first), and the case it is for."""
 
     name: str
     module: str
-    summary: str
+    change: str
+    builds_on: str | None
+    case: RungCase = RungCase()
+
+    @property
+    def summary(self) -> str:
+        return self.change
 
 
 REGISTRY: dict[str, BackendInfo] = {
     info.name: info
     for info in (
-        BackendInfo("python", "ops_python", "plain lists, loops and math.exp: the equations as written"),
-        BackendInfo("numpy", "ops_numpy", "NumPy, vectorised over the mini-batch (matrix form)"),
-        BackendInfo("numba", "ops_numba", "the same loops compiled by Numba @njit, on the CPU cores"),
-        BackendInfo("cuda", "ops_cuda", "the same loops as Numba CUDA kernels, spread over GPU threads"),
+        BackendInfo("python", "ops_python", "the equations as loops over lists, with math.exp", None),
+        BackendInfo("numpy", "ops_numpy", "vectorised over the mini-batch: a matrix product per layer", "python"),
+        BackendInfo("numba-loops", "ops_numba_loops", "the Python backend's functions compiled by Numba's @njit",
+                    "python"),
+        BackendInfo("numba-reorder", "ops_numba_reorder", "sums the compiler may reorder, into SIMD lanes",
+                    "numba-loops"),
+        BackendInfo("numba-blocks", "ops_numba_blocks",
+                    "layer by layer over the mini-batch, buffers made once, the step fused, a SIMD sigmoid",
+                    "numba-reorder"),
+        BackendInfo("numba-tiles", "ops_numba_tiles", "tiles of four neurons and a few samples in registers, "
+                    "uncounted views", "numba-blocks"),
+        BackendInfo("numba-team", "ops_numba_team", "a team of threads, one per core; the next rows fetched ahead",
+                    "numba-tiles"),
+        BackendInfo("numba", "ops_numba", "large steps to BLAS, in buffers made once", "numba-team",
+                    RungCase(WIDE, 256)),
+        BackendInfo("cuda", "ops_cuda", "the loops as Numba CUDA kernels, one GPU thread per result, tiled",
+                    "python", RungCase(WIDE, 256)),
     )
 }
 
@@ -114,6 +152,9 @@ __all__ = [
     "Backend",
     "BackendInfo",
     "BackendStatus",
+    "CLASSIC",
+    "RungCase",
+    "WIDE",
     "REGISTRY",
     "available_backends",
     "backend_status",

@@ -33,6 +33,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from neuro.errors import NeuroError
+
 Stored = Any
 """An array in a backend's own storage: a list (of lists), a NumPy array, a device array."""
 
@@ -46,6 +48,28 @@ class Backend(Protocol):
 
     dtypes: tuple[str, ...]
     """The floating-point types this backend computes in, e.g. ("float64", "float32")."""
+
+    compiles: bool
+    """True when the first calls compile machine code (Numba, CUDA): the benchmark warms such a backend up before
+    timing it, and the training loop reports the first epoch's compile time apart."""
+
+    threads: int
+    """The CPU threads its arithmetic runs on (1 for a single-threaded backend)."""
+
+    max_threads: int
+    """The most CPU threads it can run on (1: it runs on one thread only)."""
+
+    def set_threads(self, threads: int) -> None:
+        """Run on this many CPU threads from now on, or a NeuroError if the backend cannot."""
+        ...
+
+    paths: tuple[str, ...]
+    """The ways this backend may run a stretch of steps, which it chooses between by itself (one thread or a team
+    of threads, compiled loops or BLAS); most backends have one. The agreement tests force each in turn."""
+
+    def force_path(self, path: str | None) -> None:
+        """Run every stretch of steps `path`'s way from now on (None: choose again), or a NeuroError."""
+        ...
 
     def to_backend(self, array: np.ndarray, dtype: str) -> Stored:
         """Copy a host array into this backend's storage, as `dtype` ("float64", "float32" or "int64")."""
@@ -101,7 +125,21 @@ class Backend(Protocol):
 
 
 class StepByStep:
-    """What most backends share: `train_steps` as a Python loop of `train_step`, and nothing to synchronize."""
+    """What most backends share: nothing to compile, one thread, `train_steps` as a Python loop of `train_step`,
+    and nothing to synchronize."""
+
+    name = "?"
+    compiles = False
+    threads = max_threads = 1
+    paths = ("steps",)
+
+    def set_threads(self, threads: int) -> None:
+        if threads != 1:
+            raise NeuroError(f"the {self.name} backend does not run on several threads; it cannot use {threads}")
+
+    def force_path(self, path: str | None) -> None:
+        if path not in (None, *self.paths):
+            raise NeuroError(f"the {self.name} backend runs its steps one way only, not {path!r}")
 
     def train_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost) -> None:
         for first in range(start, stop, batch_size):
@@ -109,3 +147,13 @@ class StepByStep:
 
     def synchronize(self) -> None:
         pass
+
+
+class HostArrays:
+    """Storage as host NumPy arrays, C-ordered (the numpy backend and every compiled CPU rung)."""
+
+    def to_backend(self, array: np.ndarray, dtype: str) -> np.ndarray:
+        return np.array(array, dtype=dtype, order="C")  # always a copy: the network owns its parameters
+
+    def to_numpy(self, stored: np.ndarray) -> np.ndarray:
+        return np.array(stored)

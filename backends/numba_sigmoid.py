@@ -1,11 +1,9 @@
-"""The sigmoid, and the e^t for t <= 0 that it needs, in plain arithmetic that the compiler can spread over
-SIMD lanes.
+"""The sigmoid in plain arithmetic, which the compiler can spread over SIMD lanes (the compiled rungs from
+`numba-blocks` on).
 
-`math.exp` compiles to a call into the C library, one number at a time; a loop that calls it cannot run in
-SIMD instructions. A step of the classic network at batch 10 takes 420 sigmoids, about 6.5 ns each that
-way. Written out as below, with no call and no branch, the loop over a layer's neurons runs 4 to 8
-sigmoids at a time (210 of them, measured on this project's 2-core test machine: 1.4 microseconds before,
-0.85 after in float64 and 0.24 in float32).
+`math.exp` compiles to a call into the C library, one number at a time, and a loop that calls it cannot run in
+SIMD instructions. Written out as below, with no call and no branch, a loop over a layer's neurons computes 8
+float64 or 16 float32 sigmoids per instruction (with AVX-512).
 
 The method is the textbook one (Cody and Waite; fdlibm's `exp` works the same way):
 
@@ -15,15 +13,10 @@ The method is the textbook one (Cody and Waite; fdlibm's `exp` works the same wa
 
 ln 2 is split into a short part, whose product with k is exact, and the rest (LN2 below), so that r is
 accurate to the last bit. Near the bottom of the float range e^t is a subnormal float, and 2^k goes in as two
-factors; below it (t < -746 in float64, -104 in float32), t is clamped, and e^t rounds to 0. Measured against
-exact values at 250,000 points (200,000 normally spread with a standard deviation of 5, 50,000 evenly over
-[-800, 800]), the sigmoid's error is at most 1.5 u in both dtypes (u: half the machine epsilon, the unit
-`neuro.agreement` counts in, which allows a sigmoid 4 u), and relative to its own value at most 3.3 u, however
-small it is, down to the smallest normal float (tests/test_numba_backend.py checks both). sigmoid(+inf) is 1,
-sigmoid(-inf) 0, sigmoid(nan) nan.
-
-Numba's disk cache checks only the file of the function it cached: after editing this file, delete
-backends/__pycache__/ops_numba*.nbi and *.nbc, or ops_numba's compiled steps keep the old sigmoid.
+factors; below it (t < -746 in float64, -104 in float32), t is clamped, and e^t rounds to 0. The sigmoid stays
+within the agreement tests' allowance of 4 units u of the last place (u: half the machine epsilon), relative to
+its own value too, down to the smallest normal float (tests/test_numba_rungs.py measures both);
+sigmoid(+inf) is 1, sigmoid(-inf) 0, sigmoid(nan) nan.
 """
 
 from __future__ import annotations
@@ -33,6 +26,8 @@ import math
 import numpy as np
 from numba import types
 from numba.extending import overload
+
+from .numba_rungs import njit
 
 LN2 = {"float64": (6.93147180369123816490e-01, 1.90821492927058770002e-10),  # fdlibm's split of ln 2
        "float32": (0.693359375, -2.12194440e-4)}                               # (Cephes' for float32)
@@ -46,7 +41,7 @@ EXPONENT = {"float64": (np.int64, 52, 1023), "float32": (np.int32, 23, 127)}
 
 
 def exp_of_negative(t):
-    """e^t for t <= 0 (in Python, math.exp; compiled code gets the loops below, by dtype)."""
+    """e^t for t <= 0 (in Python, math.exp; compiled code gets the arithmetic below, for the dtype of t)."""
     return math.exp(t)
 
 
@@ -77,26 +72,12 @@ def _exp_of_negative(t):
     return impl
 
 
+@njit(cache=True, error_model="numpy")
 def sigmoid(z):
-    """1 / (1 + e^-z) (in Python, as the Python backend computes it)."""
-    if z >= 0:
-        return 1 / (1 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1 + e)
-
-
-@overload(sigmoid, jit_options={"cache": True, "error_model": "numpy"})
-def _sigmoid(z):
-    """As in the Python backend, only e^-|z| is ever taken, so nothing overflows at z = +-1000; both cases are
-    computed and one is chosen (a select, not a branch, so that the loop stays in SIMD instructions), and the
+    """1 / (1 + e^-z). Only e^-|z| is ever taken, so nothing overflows at z = +-1000; both cases are computed and
+    one is chosen (a select, not a branch, so that a loop of sigmoids stays in SIMD instructions), and the
     division is not checked for zero (error_model "numpy"), since 1 + e^-|z| >= 1."""
-    if not isinstance(z, types.Float):
-        return None
-    one = np.float32(1) if str(z) == "float32" else np.float64(1)  # (a literal 1 would make float32 float64)
-
-    def impl(z):
-        e = exp_of_negative(min(z, -z))  # e^-|z|, in (0, 1]
-        s = one / (one + e)  # the sigmoid of |z|
-        return s if z >= 0 else e * s  # sigmoid(-|z|) = e^-|z| / (1 + e^-|z|)
-
-    return impl
+    one = type(z)(1.0)  # 1 in the dtype of z
+    e = exp_of_negative(min(z, -z))  # e^-|z|, in (0, 1]
+    s = one / (one + e)  # the sigmoid of |z|
+    return s if z >= 0 else e * s  # sigmoid(-|z|) = e^-|z| / (1 + e^-|z|)

@@ -3,11 +3,11 @@
 This is the first rung of the ladder and the executable definition of every other backend: no NumPy in the
 arithmetic, one sample and one neuron at a time, in the notation of `base.py`:
 
-    z^l = w^l a^{l-1} + b^l,   a^l = sigmoid(z^l)                            forward, per sample
-    delta^L = dC/dz^L,         delta^l = (w^{l+1}^T delta^{l+1}) * a^l (1 - a^l)   backward, per sample
-    nabla_b^l[j]    = sum over the samples s of delta^l_j(s)
+    z^l = w^l a^{l-1} + b^l,   a^l = sigmoid(z^l)                                   feedforward, per sample
+    delta^L = dC/dz^L,         delta^l = (w^{l+1}^T delta^{l+1}) * a^l (1 - a^l)     backprop, per sample
+    nabla_b^l[j]    = sum over the samples s of delta^l_j(s)                        gradient
     nabla_w^l[j][k] = sum over the samples s of delta^l_j(s) * a^{l-1}_k(s)
-    w -= eta/m * nabla_w,      b -= eta/m * nabla_b
+    w -= eta/m * nabla_w,      b -= eta/m * nabla_b                                 train_step
 
 Two idioms make clear Python as fast as it can be: a weighted sum is `sum(map(mul, w_j, a))`, whose loop runs
 in C rather than in the interpreter, and a row of weights is rebuilt by one list comprehension rather than
@@ -71,12 +71,43 @@ def backprop(weights: list[Matrix], biases: list[Vector], x: Vector, y: Vector, 
     return activations, deltas[::-1]
 
 
+def gradient(weights: list[Matrix], biases: list[Vector], x: Matrix, y: Matrix, batch: list[int], cost: str):
+    """(nabla_w, nabla_b): the gradient of the cost, summed over the samples x[i], y[i] for i in `batch`."""
+    nabla_w = [[[0.0] * len(w_j) for w_j in w] for w in weights]
+    nabla_b = [[0.0] * len(b) for b in biases]
+    for i in batch:
+        activations, deltas = backprop(weights, biases, x[i], y[i], cost)
+        for nw, nb, a, delta in zip(nabla_w, nabla_b, activations, deltas):
+            for j, delta_j in enumerate(delta):
+                nw[j] = [g + delta_j * a_k for g, a_k in zip(nw[j], a)]  # nabla_w[j][k] += delta_j a_k
+                nb[j] += delta_j
+    return nabla_w, nabla_b
+
+
+def train_step(weights: list[Matrix], biases: list[Vector], x: Matrix, y: Matrix, batch: list[int], eta: float,
+               cost: str) -> None:
+    """One step of gradient descent on the mini-batch x[i], y[i] for i in `batch`, in place.
+
+    Every sample of the mini-batch is backpropagated first, so that its gradient comes from the weights before
+    the step; then each sample's share eta/m * delta_j a_k is subtracted straight from the weights, which saves
+    building the nabla_w matrix and walking it a second time.
+    """
+    per_sample = [backprop(weights, biases, x[i], y[i], cost) for i in batch]
+    step = eta / len(batch)
+    for activations, deltas in per_sample:
+        for w, b, a, delta in zip(weights, biases, activations, deltas):
+            for j, delta_j in enumerate(delta):
+                c = step * delta_j
+                w[j] = [w_jk - c * a_k for w_jk, a_k in zip(w[j], a)]
+                b[j] -= c
+
+
 class PythonBackend(StepByStep):
     """Lists of floats, loops and math.exp."""
 
     name = "python"
     dtypes = ("float64",)
-    compiles = False  # (nothing is compiled on first use: see neuro/bench.py)
+    compiles = False
 
     def to_backend(self, array: np.ndarray, dtype: str) -> list:
         if dtype not in ("float64", "int64"):
@@ -93,28 +124,10 @@ class PythonBackend(StepByStep):
         return [layers[-1] for layers in per_sample]
 
     def gradient(self, weights, biases, x, y, order, start, stop, cost):
-        nabla_w = [[[0.0] * len(w_j) for w_j in w] for w in weights]
-        nabla_b = [[0.0] * len(b) for b in biases]
-        for i in order[start:stop]:
-            activations, deltas = backprop(weights, biases, x[i], y[i], cost)
-            for nw, nb, a, delta in zip(nabla_w, nabla_b, activations, deltas):
-                for j, delta_j in enumerate(delta):
-                    nw[j] = [g + delta_j * a_k for g, a_k in zip(nw[j], a)]  # nabla_w[j][k] += delta_j a_k
-                    nb[j] += delta_j
-        return nabla_w, nabla_b
+        return gradient(weights, biases, x, y, order[start:stop], cost)
 
     def train_step(self, weights, biases, x, y, order, start, stop, eta, cost):
-        # Backpropagate the whole mini-batch first, so that every sample's gradient comes from the weights
-        # before the step; then subtract each sample's share eta/m * delta_j a_k straight from the weights,
-        # which saves building the nabla_w matrix and walking it a second time.
-        per_sample = [backprop(weights, biases, x[i], y[i], cost) for i in order[start:stop]]
-        step = eta / (stop - start)
-        for activations, deltas in per_sample:
-            for w, b, a, delta in zip(weights, biases, activations, deltas):
-                for j, delta_j in enumerate(delta):
-                    c = step * delta_j
-                    w[j] = [w_jk - c * a_k for w_jk, a_k in zip(w[j], a)]
-                    b[j] -= c
+        train_step(weights, biases, x, y, order[start:stop], eta, cost)
 
 
 def unavailable_reason() -> str | None:

@@ -16,6 +16,7 @@ from .common import (
     emit_json,
     info,
     json_option,
+    parse_dtypes,
     parse_int_list,
     parse_sizes,
     progress_bar,
@@ -58,10 +59,7 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, 
     specs = [part for spec in (layer_specs or (CLASSIC_LAYERS,)) for part in spec.split(";") if part.strip()]
     networks = [parse_sizes(spec) for spec in specs]
     batches = parse_int_list(batch_sizes, "--batch-size")
-    wanted_dtypes = [d.strip() for d in dtypes.split(",") if d.strip()]
-    for d in wanted_dtypes:
-        if d not in ("float64", "float32"):
-            raise click.BadParameter(f"{d!r} is not float64 or float32", param_hint="--dtype")
+    wanted_dtypes = parse_dtypes(dtypes)
     if plot_path:  # fail now, not after the measurements
         from neuro.plots import prepare_plot
 

@@ -109,14 +109,22 @@ threads_option = click.option(
 
 
 def apply_threads(backend, threads: int | None, strict: bool = True) -> None:
-    """Ask `backend` to use `threads` threads; a backend without threads refuses (or, not strict, ignores it)."""
-    if threads is None:
+    """Ask `backend` to use `threads` threads; a backend that runs on one thread only refuses (or, not strict, is
+    left as it is)."""
+    if threads is None or (not strict and backend.max_threads == 1):
         return
-    set_threads = getattr(backend, "set_threads", None)  # a capability, offered by multi-core backends
-    if set_threads is not None:
-        set_threads(threads)
-    elif strict:
-        raise NeuroError(f"--threads: the {backend.name} backend does not run on several threads")
+    backend.set_threads(threads)
+
+
+def parse_dtypes(text: str) -> list[str]:
+    """'float64,float32' -> ['float64', 'float32'], each one of the two."""
+    dtypes = [d.strip() for d in text.split(",") if d.strip()]
+    for d in dtypes:
+        if d not in ("float64", "float32"):
+            raise click.BadParameter(f"{d!r} is not float64 or float32", param_hint="--dtype")
+    if not dtypes:
+        raise click.BadParameter("give float64, float32 or both", param_hint="--dtype")
+    return dtypes
 
 
 json_option = click.option(

@@ -11,6 +11,7 @@ from .backends import backends
 from .bench import bench
 from .common import NeuroGroup
 from .evaluate import evaluate
+from .ladder import ladder
 from .predict import predict
 from .show import show
 from .train import train
@@ -25,9 +26,10 @@ def main() -> None:
     Train 784-16-16-10 on built-in digits:   neuro train
     See which backends run here:              neuro backends
     Check that all backends agree:            neuro agree
-    Measure the performance ladder:           neuro bench
+    Climb the performance ladder:             neuro ladder
+    Measure backends over sizes:              neuro bench
     """
 
 
-for command in (train, evaluate, backends, agree, bench, show, predict):
+for command in (train, evaluate, backends, agree, ladder, bench, show, predict):
     main.add_command(command)

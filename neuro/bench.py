@@ -3,11 +3,12 @@
 For each backend, dtype, network and batch size, `measure` first checks that the backend agrees with the
 reference on a small case (a fast wrong answer is worth nothing), then measures on resident random data:
 
-  * compile/warm-up time: what the first training calls (stretches of 1, 2, 4, ... mini-batches, so that every
-    path a backend takes for a longer stretch is compiled too) and the first forward call took beyond the
-    steady-state rate;
+  * compile/warm-up time: what the first training calls (a single mini-batch, then stretches of the training
+    loop's lengths, so that every path a backend takes for a stretch of some length is compiled too) and the
+    first forward call took beyond the steady-state rate;
   * training throughput: samples per second of back-to-back gradient steps over shuffled mini-batches, run
-    as the training loop runs them (`Backend.train_steps`, a stretch of mini-batches per call);
+    as the training loop runs them (`Backend.train_steps`, a stretch of mini-batches per call, the stretches
+    chosen as neuro/stretches.py says);
   * forward throughput: samples per second of the forward pass in mini-batches of the same size;
   * time per epoch of 60,000 images, from the training throughput. Slow backends are measured on a bounded
     sample of steps and the epoch time is extrapolated, which the result says.
@@ -18,6 +19,7 @@ compare backends as ratios measured in one run, never with numbers from another 
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -27,6 +29,7 @@ import numpy as np
 from neuro.agreement import check_backend, random_case
 from neuro.backends import get_backend
 from neuro.network import initial_parameters
+from neuro.stretches import Stretches
 
 EPOCH_IMAGES = 60_000
 MIN_CALLS = 1
@@ -55,12 +58,12 @@ class BenchResult:
         return asdict(self)
 
 
-def _rate(call: Callable[[int], int], seconds: float, synchronize: Callable[[], None]) -> tuple[float, int]:
-    """Samples per second of call(i) (which returns the samples it processed), repeated for ~seconds."""
+def _rate(call: Callable[[], int], seconds: float, synchronize: Callable[[], None]) -> tuple[float, int]:
+    """Samples per second of call() (which returns the samples it processed), repeated for ~seconds."""
     samples = calls = 0
     started = time.perf_counter()
     while True:
-        samples += call(calls)
+        samples += call()
         calls += 1
         if calls >= MIN_CALLS:
             synchronize()
@@ -70,14 +73,24 @@ def _rate(call: Callable[[int], int], seconds: float, synchronize: Callable[[], 
 
 
 def validate(name: str, dtype: str, n_inputs: int, n_outputs: int) -> bool:
-    """Does the backend agree with the reference on a small network of the benchmark's input/output shape?"""
+    """Does the backend agree with the reference on a small network of the benchmark's input/output shape, each
+    way it may run its steps (one thread or a team, compiled loops or BLAS: `Backend.paths`)?"""
+    backend = get_backend(name)
     case = random_case([n_inputs, 7, n_outputs], batch=3, seed=1, dtype=dtype, steps=2)
-    return all(c.ok for c in check_backend(name, case))
+    try:
+        agrees = []
+        for path in backend.paths:
+            backend.force_path(path)
+            agrees.append(all(c.ok for c in check_backend(name, case)))
+        return all(agrees)
+    finally:
+        backend.force_path(None)
 
 
 def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: float = 1.0, seed: int = 0,
-            host_x: np.ndarray | None = None) -> BenchResult:
-    """Validate, then measure one backend on one network and batch size (see the module docstring)."""
+            host_x: np.ndarray | None = None, forward: bool = True) -> BenchResult:
+    """Validate, then measure one backend on one network and batch size (see the module docstring); without
+    `forward`, the forward pass is not timed (its rate is then 0)."""
     backend = get_backend(name)
     validated = validate(name, dtype, layers[0], layers[-1])
     rng = np.random.default_rng(seed)
@@ -93,61 +106,66 @@ def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: 
     x, y = backend.to_backend(host_x[:n], dtype), backend.to_backend(host_y, dtype)
     order = backend.to_backend(rng.permutation(n), "int64")
     n_batches = n // batch_size
-    cursor, stretch = 0, 1  # the next mini-batch, and how many one call runs (doubled while calls are quick)
+    stretches = Stretches(n_batches * batch_size, batch_size)  # as the training loop makes its calls
+    calls = (call for _ in itertools.count() for call in stretches.calls(0, n_batches * batch_size))
 
-    def train(_: int) -> int:
-        # As in training: consecutive mini-batches per call (see Backend.train_steps).
-        nonlocal cursor, stretch
-        steps = min(stretch, n_batches - cursor)
-        started = time.perf_counter()
-        backend.train_steps(w, b, x, y, order, cursor * batch_size, (cursor + steps) * batch_size, batch_size,
-                            0.1, "quadratic")
-        if time.perf_counter() - started < seconds / 100:
-            stretch = min(2 * stretch, n_batches)
-        cursor = (cursor + steps) % n_batches
-        return steps * batch_size
+    def train() -> int:
+        start, stop = next(calls)
+        backend.train_steps(w, b, x, y, order, start, stop, batch_size, 0.1, "quadratic")
+        return stop - start
 
-    def forward(i: int) -> int:
-        start = (i % n_batches) * batch_size
+    batch_starts = itertools.cycle(range(0, n_batches * batch_size, batch_size))
+
+    def forward_pass() -> int:
+        start = next(batch_starts)
         backend.forward(w, b, x[start : start + batch_size])
         return batch_size
 
-    # Warm-up: the first calls compile (Numba, CUDA) or warm caches. A backend may take another path for a
-    # longer stretch of mini-batches (numba's multi-threaded team), so the warm-up runs stretches of 1, 2, 4, ...
-    # mini-batches, as the measurement will, until a stretch takes its share of the budget twice running (the
-    # first call of a size may have been slow because it compiled), or covers the data. A backend that compiles
-    # nothing (`compiles = False`: python, numpy) also stops at a call that takes the whole budget: pure Python on
-    # a wide network is that slow, and a second such call would only cost time. For any other backend such a
-    # call is taken to have been compiling: Numba compiles for seconds when its disk cache is empty, and the
-    # longer stretches that run on its team would otherwise compile inside the measurement.
-    compiles = getattr(backend, "compiles", True)
-    warm_samples, warm_started, steps, repeated = 0, time.perf_counter(), 1, False
-    while True:
-        started = time.perf_counter()
-        backend.train_steps(w, b, x, y, order, 0, steps * batch_size, batch_size, 0.1, "quadratic")
-        backend.synchronize()
-        warm_samples += steps * batch_size
-        took = time.perf_counter() - started
-        slow = took >= seconds / 20
-        if steps == n_batches or (slow and repeated) or (took >= seconds and not compiles):
-            break
-        repeated = slow
-        if not slow:
-            steps = min(2 * steps, n_batches)
-    warm_train = time.perf_counter() - warm_started
-    # (a forward call that outlasts the budget has nothing to compile: skip the second one)
-    first_forward = _timed(lambda: forward(0), backend.synchronize)
-    second_forward = _timed(lambda: forward(1), backend.synchronize) if first_forward < seconds else first_forward
+    warm_seconds, warm_samples = _warm_up(backend, train, lambda: backend.train_steps(
+        w, b, x, y, order, 0, batch_size, batch_size, 0.1, "quadratic"), stretches, seconds)
+    if forward:
+        # (a forward call that outlasts the budget has nothing to compile: skip the second one)
+        first_forward = _timed(forward_pass, backend.synchronize)
+        second_forward = _timed(forward_pass, backend.synchronize) if first_forward < seconds else first_forward
     train_rate, trained = _rate(train, seconds, backend.synchronize)
-    forward_rate, _ = _rate(forward, seconds / 2, backend.synchronize)
+    forward_rate = _rate(forward_pass, seconds / 2, backend.synchronize)[0] if forward else 0.0
     # compile time: what the warm-up took beyond the steady rate, for training and for the forward pass
-    compile_seconds = max(0.0, warm_train - warm_samples / train_rate) + max(0.0, first_forward - second_forward)
+    compile_seconds = max(0.0, warm_seconds - warm_samples / train_rate)
+    if forward:
+        compile_seconds += max(0.0, first_forward - second_forward)
     return BenchResult(
         backend=name, dtype=dtype, layers=list(layers), batch_size=batch_size, validated=validated,
         train_samples_per_s=train_rate, forward_samples_per_s=forward_rate,
         epoch_seconds=EPOCH_IMAGES / train_rate, epoch_extrapolated=trained < EPOCH_IMAGES,
         compile_seconds=compile_seconds,
     )
+
+
+def _warm_up(backend, train: Callable[[], int], one_step: Callable[[], None], stretches: Stretches,
+             seconds: float) -> tuple[float, int]:
+    """Run the first calls, which compile (Numba, CUDA) or warm the caches, until the calls are as the measurement
+    will make them; returns the seconds it took and the samples it trained.
+
+    A backend may take another path for another length of stretch: a single mini-batch (the last stretch of a
+    pass may be that short) and stretches long enough for numba-team's team. So the warm-up runs one mini-batch,
+    then the training loop's stretches until they have stopped growing and a call took no more than 1.5 times the
+    one before, of the same length (the first call of a path compiles it, for seconds when Numba's disk cache is
+    empty). A backend that compiles nothing stops as soon as it has run for the budget: pure Python on a wide
+    network is that slow, and another call would only cost time.
+    """
+    started = time.perf_counter()
+    one_step()
+    backend.synchronize()
+    samples, before = stretches.batch_size, (0, 0.0)  # (the length of the call before, and what it took)
+    while backend.compiles or time.perf_counter() - started < seconds:
+        length, called = stretches.batches, time.perf_counter()
+        samples += train()
+        backend.synchronize()
+        took = time.perf_counter() - called
+        if length == before[0] == stretches.batches and took <= 1.5 * before[1]:
+            break
+        before = (length, took)
+    return time.perf_counter() - started, samples
 
 
 def _timed(call: Callable[[], object], synchronize: Callable[[], None]) -> float:

@@ -20,6 +20,7 @@ from neuro.files import atomic_path
 
 if TYPE_CHECKING:
     from neuro.bench import BenchResult
+    from neuro.ladder import RungResult
     from neuro.training import EpochReport
 
 INSTALL_HINT = "install the plot extra: pip install 'neuro[plot]' (in a checkout: pip install -e '.[plot]')"
@@ -165,6 +166,48 @@ def plot_ladder(results: Sequence[BenchResult], path: str | os.PathLike, title: 
     axes.grid(True, axis="y", which="major", alpha=0.3)
     common = _common_settings(results)
     figure.suptitle(title or f"The backend ladder{common}: speedup over {base}", fontsize=10)
+    _save_figure(figure, path)
+
+
+def plot_rungs(results: Sequence[RungResult], path: str | os.PathLike) -> None:
+    """`neuro ladder` as bars of training throughput on a log scale, a group of bars per rung (one per dtype), each
+    with its gain over the rung it builds on written on it; rungs not timed here are left out."""
+    figure_class = require_matplotlib()
+    timed = [r for r in results if r.timed]
+    if not timed:
+        raise NeuroError("no rung of the ladder was timed here: there is nothing to draw")
+    rungs = list(dict.fromkeys(r.backend for r in timed))
+    dtypes = list(dict.fromkeys(r.dtype for r in timed))
+    width = 0.8 / len(dtypes)
+    figure = figure_class(figsize=(max(6.4, 1.1 * len(rungs) + 2), 4.8), layout="constrained")
+    axes = figure.subplots()
+    rates = [r.train_samples_per_s for r in timed]
+    bottom, top = min(rates) / 10, max(rates) * 5
+    for d, (dtype, colour) in enumerate(zip(dtypes, ["tab:blue", "tab:orange"])):
+        rows = [r for r in timed if r.dtype == dtype or (r.backend == "python" and d == 0)]
+        positions = [rungs.index(r.backend) + (d - (len(dtypes) - 1) / 2) * width for r in rows]
+        bars = axes.bar(positions, [r.train_samples_per_s for r in rows], width, color=colour, label=dtype)
+        for bar, r in zip(bars, rows):
+            x, height = bar.get_x() + bar.get_width() / 2, bar.get_height()
+            gain = "" if r.vs_previous is None else f"{r.vs_previous:.1f}×" if r.vs_previous < 10 else \
+                f"{r.vs_previous:,.0f}×"
+            if not r.validated:
+                bar.set_hatch("//")
+                gain += "\nWRONG"
+            axes.text(x, np.sqrt(bottom * height), gain, ha="center", va="center", color="white", fontweight="bold",
+                      fontsize=8, rotation=90)
+            axes.annotate(f"{height:,.0f}", (x, height), xytext=(0, 3), textcoords="offset points", ha="center",
+                          va="bottom", fontsize=6, rotation=90)
+    axes.set_yscale("log")
+    axes.set_ylim(bottom, top)
+    axes.set_xticks(range(len(rungs)), [f"{i + 1}. {name}" for i, name in enumerate(rungs)], fontsize=8,
+                    rotation=20, ha="right")
+    axes.set_ylabel("training samples per second (log scale)")
+    axes.grid(True, axis="y", which="major", alpha=0.3)
+    axes.legend(fontsize=8, loc="upper left")
+    first = timed[0]
+    figure.suptitle(f"The ladder, {'-'.join(map(str, first.layers))} at batch {first.batch_size}: each bar's gain "
+                    "over the rung it builds on", fontsize=10)
     _save_figure(figure, path)
 
 

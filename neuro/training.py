@@ -1,9 +1,10 @@
 """Mini-batch stochastic gradient descent: the training loop, the same for every backend.
 
 Each epoch shuffles the training images (from the seed), cuts them into mini-batches of `batch_size`, and
-asks the backend for one gradient step per mini-batch: w -= eta/m * nabla_w, b -= eta/m * nabla_b. The images,
-their desired outputs and the shuffled order stay in the backend's storage for the whole run; a mini-batch is
-only a range [start, stop) of the order. After each epoch the test set is evaluated and reported.
+asks the backend for one gradient step per mini-batch: w -= eta/m * nabla_w, b -= eta/m * nabla_b, a stretch of
+mini-batches per call (neuro/stretches.py). The images, their desired outputs and the shuffled order stay in the
+backend's storage for the whole run; a mini-batch is only a range [start, stop) of the order. After each epoch
+the test set is evaluated and reported.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ from neuro.data import Dataset, one_hot
 from neuro.errors import NeuroError
 from neuro.evaluation import evaluate_outputs, outputs_of
 from neuro.network import Network
-
-STRETCH_SECONDS = 0.02
-"""A call of the backend's train_steps that took less than this doubles the next call's stretch (see sgd)."""
+from neuro.stretches import Stretches
 
 
 @dataclass(frozen=True)
@@ -91,28 +90,16 @@ def sgd(
     y = network.to_backend(one_hot(data.train_labels, network.sizes[-1]))
     x_test = network.to_backend(data.test_images)
     rng = np.random.default_rng(settings.seed)
-    # The backend runs a stretch of whole mini-batches per call, so that a compiled backend stays compiled
-    # between mini-batches and progress is reported without costing what a step costs. The first stretch is
-    # 1% of an epoch; while a call takes less than STRETCH_SECONDS the stretch doubles, up to 10% of an epoch
-    # (a call has a cost of its own: a fast backend would otherwise spend much of its time starting calls).
-    # The mini-batches are the same whatever the stretch: a stretch is a multiple of the batch size.
-    batches = -(-n // settings.batch_size)
-    stretch, longest = max(1, batches // 100) * settings.batch_size, max(1, batches // 10) * settings.batch_size
+    stretches = Stretches(n, settings.batch_size)  # (mini-batches per call of the backend: neuro/stretches.py)
     reports = []
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
         order = backend.to_backend(rng.permutation(n), "int64")
-        start = 0
-        while start < n:
-            stop = min(start + stretch, n)
-            called = time.perf_counter()
+        for start, stop in stretches.calls(0, n):
             backend.train_steps(network.weights, network.biases, x, y, order, start, stop,
                                 settings.batch_size, settings.eta, settings.cost)
-            if time.perf_counter() - called < STRETCH_SECONDS:
-                stretch = min(2 * stretch, longest)
             if on_batch is not None:
                 on_batch(stop - start)
-            start = stop
         backend.synchronize()
         seconds = time.perf_counter() - started
         outputs = outputs_of(network, x_test, len(data.test_labels))

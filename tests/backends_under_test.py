@@ -1,4 +1,5 @@
-"""The backends the generic tests run on: every registered one, each with the dtypes it supports.
+"""The backends the generic tests run on: every registered one, each with the dtypes it supports (and the ways it
+may run its steps, `Backend.paths`).
 
 A backend that cannot run here is reported as skipped with its reason (e.g. numba-cuda not installed); in CI
 every backend runs (CUDA on the simulator), and tests/test_registry.py fails if one does not.
@@ -9,26 +10,41 @@ import pytest
 from neuro.backends import REGISTRY, backend_status, get_backend
 
 
+def _unavailable(name: str, *values):
+    status = backend_status(name)
+    return pytest.param(name, *values, id=f"{name}-unavailable",
+                        marks=pytest.mark.skip(reason=f"{name} unavailable: {status.reason}"))
+
+
 def backend_params():
     """pytest params: one per registered backend, skipped (with the reason) where it cannot run here."""
-    params = []
-    for name in REGISTRY:
-        status = backend_status(name)
-        marks = [] if status.available else [pytest.mark.skip(reason=f"{name} unavailable: {status.reason}")]
-        params.append(pytest.param(name, id=name, marks=marks))
-    return params
+    return [pytest.param(name, id=name) if backend_status(name).available else _unavailable(name)
+            for name in REGISTRY]
 
 
 def backend_dtype_params():
     """pytest params: (backend, dtype) for every registered backend and every dtype it supports."""
     params = []
     for name in REGISTRY:
-        status = backend_status(name)
-        if not status.available:
-            params.append(pytest.param(name, "float64", id=f"{name}-unavailable",
-                                       marks=pytest.mark.skip(reason=f"{name} unavailable: {status.reason}")))
+        if not backend_status(name).available:
+            params.append(_unavailable(name, "float64"))
             continue
         params.extend(pytest.param(name, dtype, id=f"{name}-{dtype}") for dtype in get_backend(name).dtypes)
+    return params
+
+
+def backend_dtype_path_params():
+    """pytest params: (backend, dtype, path) for every registered backend, dtype and way of running its steps;
+    path is None for a backend with one way only."""
+    params = []
+    for name in REGISTRY:
+        if not backend_status(name).available:
+            params.append(_unavailable(name, "float64", None))
+            continue
+        backend = get_backend(name)
+        paths = backend.paths if len(backend.paths) > 1 else (None,)
+        params.extend(pytest.param(name, dtype, path, id=f"{name}-{dtype}" + (f"-{path}" if path else ""))
+                      for dtype in backend.dtypes for path in paths)
     return params
 
 

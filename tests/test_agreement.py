@@ -9,7 +9,7 @@ neuro.agreement computes for that very case.
 
 import numpy as np
 import pytest
-from backends_under_test import backend_dtype_params, is_simulated
+from backends_under_test import backend_dtype_params, backend_dtype_path_params, is_simulated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -46,14 +46,31 @@ def assert_agrees(name, case):
     assert not failures, f"{name} disagrees with the reference on {case.sizes}: {failures}"
 
 
-@pytest.mark.parametrize(("name", "dtype"), backend_dtype_params())
-def test_backend_agrees_with_reference_on_random_networks(name, dtype):
-    small = is_simulated(name) or name == "python"
+EXAMPLES = {"simulated": 12, "python": 20, "compiled": 25}
+"""Hypothesis examples per backend, dtype and path: the simulator is slow, and so is pure Python."""
 
-    @settings(max_examples=12 if is_simulated(name) else 40, suppress_health_check=[HealthCheck.too_slow])
+
+@pytest.fixture
+def forced(request):
+    """The backend of the test, made to run every stretch of steps the test's way (`Backend.force_path`)."""
+    name, path = request.getfixturevalue("name"), request.getfixturevalue("path")
+    backend = get_backend(name)
+    backend.force_path(path)
+    yield backend
+    backend.force_path(None)
+
+
+@pytest.mark.parametrize(("name", "dtype", "path"), backend_dtype_path_params())
+def test_backend_agrees_with_reference_on_random_networks(name, dtype, path, forced):
+    simulated = is_simulated(name)
+    small = simulated or name == "python"
+    examples = EXAMPLES["simulated" if simulated else "python" if name == "python" else "compiled"]
+
+    @settings(max_examples=examples, suppress_health_check=[HealthCheck.too_slow])
     @given(case=cases(dtype, small))
     def check(case):
-        assert_agrees(name, case)
+        failures = [c for c in compare(name, case, run(forced, case), *reference(case)) if not c.ok]
+        assert not failures, f"{name} ({path or 'one way'}) disagrees with the reference on {case.sizes}: {failures}"
 
     check()
 

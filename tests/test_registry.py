@@ -38,7 +38,7 @@ def test_default_comes_from_the_environment(monkeypatch):
 
 
 def test_a_backend_whose_module_cannot_be_imported_is_unavailable_with_a_reason(monkeypatch):
-    monkeypatch.setitem(REGISTRY, "broken", BackendInfo("broken", "ops_does_not_exist", "a test"))
+    monkeypatch.setitem(REGISTRY, "broken", BackendInfo("broken", "ops_does_not_exist", "a test", "python"))
     status = backend_status("broken")
     assert not status.available and "cannot import" in status.reason
     with pytest.raises(NeuroError, match="backend 'broken' is not available here: cannot import"):

@@ -35,11 +35,11 @@ def test_training_is_reproducible_from_the_seed(small_digits):
 
 def test_the_stretches_handed_to_the_backend_do_not_change_the_result(small_digits, monkeypatch):
     """The loop lengthens its calls while they are quick (timing-dependent); the mini-batches must not change."""
-    import neuro.training
+    import neuro.stretches
 
     runs, calls = [], []
     for seconds in (0.0, 1e9):  # never lengthen the stretch; lengthen it every call
-        monkeypatch.setattr(neuro.training, "STRETCH_SECONDS", seconds)
+        monkeypatch.setattr(neuro.stretches, "STRETCH_SECONDS", seconds)
         net = Network([784, 8, 10], seed=5)
         counted = []
         sgd(net, small_digits.limited(1234), TrainingSettings(epochs=2, batch_size=7, seed=5), on_batch=counted.append)

@@ -1,0 +1,117 @@
+"""`neuro ladder`: every rung of the ladder in order, validated then timed, with its gain over the rung before."""
+
+from __future__ import annotations
+
+import platform
+
+import click
+import numpy as np
+
+from neuro.ladder import RungResult, climb, plan
+
+from .common import CLASSIC_LAYERS, emit_json, info, json_option, parse_dtypes, parse_sizes, progress_bar
+
+MULTIPLIER = "x"
+
+
+@click.command()
+@click.option("--backends", "names", default=None, metavar="A,B",
+              help="Rungs to run (default: all). They keep their places and numbers on the ladder.")
+@click.option("--layers", default=CLASSIC_LAYERS, show_default=True, metavar="SIZES",
+              help="Layer sizes of the network, input to output.")
+@click.option("--batch-size", default=10, show_default=True, type=click.IntRange(min=1), help="Mini-batch size.")
+@click.option("--dtype", "dtypes", default="float64,float32", show_default=True, metavar="D[,D]",
+              help="float64, float32, or both.")
+@click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
+              help="Time spent measuring each rung (twice that for a rung on several cores: once on one thread).")
+@click.option("--plot", "plot_path", default=None, metavar="FILE.png",
+              help="Draw the ladder (log scale, each bar's gain on it) into this PNG (needs the plot extra).")
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown.")
+@json_option
+def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_json):
+    """Climb the ladder: each rung validated against the reference, then timed training the same network.
+
+    Every rung builds on the one before (the registry in neuro/backends says which) and changes one idea; the
+    table shows what it changed, its training throughput, and its gain over the rung it builds on and over
+    python, all measured in this one run. A rung on several cores shows its one-thread figure beside it.
+    Rungs that cannot run here are listed and not timed (CUDA under the simulator is never timed). The machine
+    may be busy with other work: compare the ratios of one run, and rerun for a second opinion.
+
+    \b
+    Examples:
+      neuro ladder                                            # the classic network, batch 10
+      neuro ladder --backends numpy,numba-loops,numba-reorder --dtype float64
+      neuro ladder --layers 784,1024,1024,10 --batch-size 256 --backends numpy,numba-team,numba
+      neuro ladder --markdown                                 # the table for a document
+      neuro ladder --plot ladder.png
+    """
+    sizes = parse_sizes(layers)
+    wanted_dtypes = parse_dtypes(dtypes)
+    chosen = [n.strip() for n in names.split(",") if n.strip()] if names else None
+    rows = plan(chosen, wanted_dtypes)  # (an unknown rung fails here, before anything is timed)
+    if plot_path:
+        from neuro.plots import prepare_plot
+
+        prepare_plot(plot_path)
+    info(f"Ladder on {'-'.join(map(str, sizes))}, batch {batch_size}, on {platform.processor() or platform.machine()}"
+         f" (numpy {np.__version__}); about {seconds:g} s per rung.", quiet=as_json or markdown)
+    with progress_bar(len(rows), "Climbing", show=not (as_json or markdown)) as bar:
+        results = climb(chosen, wanted_dtypes, sizes, batch_size, seconds, on_row=lambda _: bar.update(1))
+    if plot_path:
+        from neuro.plots import plot_rungs
+
+        plot_rungs(results, plot_path)
+        info(f"Saved the plot to {plot_path}", quiet=as_json or markdown)
+    if as_json:
+        emit_json({"layers": sizes, "batch_size": batch_size, "seconds": seconds, "machine": platform.machine(),
+                   "numpy": np.__version__, "rungs": [r.as_dict() for r in results]})
+    else:
+        click.echo(markdown_table(results) if markdown else text_table(results))
+    if any(r.timed and not r.validated for r in results):
+        raise click.ClickException("some rungs disagree with the reference: their timings mean nothing")
+
+
+def _gain(value: float | None, over: str | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.1f}{MULTIPLIER} {over}" if over else f"{value:,.1f}{MULTIPLIER}"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _columns(r: RungResult) -> list[str]:
+    if not r.timed:
+        return [str(r.rung), r.backend, r.dtype, "-", "-", "-", "-", f"{r.change} [not timed: {r.why_not}]"]
+    change = r.change + "".join(f" ({note})" for note in r.notes) + ("" if r.validated else " [WRONG]")
+    return [str(r.rung), r.backend, r.dtype, _rate(r.train_samples_per_s), _rate(r.single_thread_samples_per_s),
+            _gain(r.vs_previous, r.builds_on), _gain(r.vs_python, None), change]
+
+
+HEADER = ["#", "rung", "dtype", "train/s", "1 thread", "vs the rung before", "vs python", "what changed"]
+
+
+def text_table(results: list[RungResult]) -> str:
+    rows = [HEADER] + [_columns(r) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER) - 1)]
+    right = {0, 3, 4, 6}
+    lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             + "  " + row[-1] for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    lines.append("train/s: training samples per second, validated against the reference first; 1 thread: the same "
+                 "rung on one core.")
+    return "\n".join(lines)
+
+
+def markdown_table(results: list[RungResult]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(["---:", "---", "---", "---:", "---:", "---:", "---:",
+                                                              "---"]) + "|"]
+    for r in results:
+        cells = _columns(r)
+        cells[1] = f"`{cells[1]}`"
+        if r.builds_on and r.vs_previous is not None:
+            cells[5] = f"{r.vs_previous:,.1f}{MULTIPLIER} `{r.builds_on}`"
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
