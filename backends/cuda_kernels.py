@@ -132,11 +132,12 @@ def weighted_input(w, b, a_prev, s0, j0, left_tile, right_tile):
 
 
 @cuda.jit(device=True, inline="always")
-def output_delta(a_j, y_j, cross_entropy):
-    """delta^L_j = dC/dz^L_j: a - y for cross-entropy, (a - y) a (1 - a) for the quadratic cost."""
-    if cross_entropy:
-        return a_j - y_j
-    return (a_j - y_j) * a_j * (type(a_j)(1.0) - a_j)
+def output_delta(a_j, y_j, quadratic):
+    """delta^L_j = dC/dz^L_j: (a - y) a (1 - a) for the quadratic cost, a - y for cross-entropy. (A kernel cannot
+    take the cost's name, a string, as the CPU backends do: it takes `quadratic`, cost == "quadratic".)"""
+    if quadratic:
+        return (a_j - y_j) * a_j * (type(a_j)(1.0) - a_j)
+    return a_j - y_j
 
 
 @cuda.jit(device=True, inline="always")
@@ -183,7 +184,7 @@ def feedforward_layer(w, b, a_prev, a):
 
 
 @cuda.jit
-def feedforward_output_layer(w, b, a_prev, y, cross_entropy, a, delta):
+def feedforward_output_layer(w, b, a_prev, y, quadratic, a, delta):
     """The last layer's a[s][j], and with it delta^L[s][j] = output_delta(a[s][j], y[s][j]). Thread (x = j, y = s).
 
     Fused: the thread that has just computed a^L_j holds everything delta^L_j needs, so computing it here saves
@@ -199,7 +200,7 @@ def feedforward_output_layer(w, b, a_prev, y, cross_entropy, a, delta):
         if s < a.shape[0] and j < a.shape[1]:
             a_j = sigmoid(z)
             a[s, j] = a_j
-            delta[s, j] = output_delta(a_j, y[s, j], cross_entropy)
+            delta[s, j] = output_delta(a_j, y[s, j], quadratic)
 
 
 @cuda.jit

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import platform
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -118,7 +119,9 @@ def yield_core(typingctx):
 @intrinsic
 def prefetch(typingctx, array, index):
     """Ask for the cache line that holds array[index] (a 1-D array), to be read soon: the CPU fetches it into this
-    core's cache in the background, and nothing waits for it. A hint, never a fault, wherever index points."""
+    core's L2 cache in the background, and nothing waits for it. A hint, never a fault, wherever index points.
+    (Into the L2, not the L1: fetched into the small L1, the next mini-batch's rows of x pushed out the rows of
+    this one, which the gradient reads again.)"""
     def codegen(context, builder, signature, args):
         byte = ir.IntType(8).as_pointer()
         pointer = builder.bitcast(_element_pointer(context, builder, signature.args[0], args[0], args[1]), byte)
@@ -161,6 +164,24 @@ def barrier(state, parties, generation, patience):
             spin_pause()
         else:
             yield_core()
+
+
+@njit(cache=True, nogil=True)
+def _meet(member, size, state, rounds):
+    generation = 0
+    for _ in range(rounds):
+        generation = barrier(state, size, generation, 2**62)
+    return generation
+
+
+def barrier_seconds(rounds: int = 100_000) -> float:
+    """The time two threads of a team take to meet at a barrier, here and now: it depends on how far apart the two
+    cores are (on a virtual machine, on where the host runs them at the moment), and so does what a team gains."""
+    team = Team()
+    team.run(_meet, 2, 1000)
+    started = time.perf_counter()
+    team.run(_meet, 2, rounds)
+    return (time.perf_counter() - started) / rounds
 
 
 class Team:

@@ -16,8 +16,8 @@ stream, without waiting for any of them:
     update_parameters          L   w -= eta/m sum_s delta a^T, b -= eta/m sum_s delta (gradient and step fused)
 
 `gradient` launches the same, with `accumulate_gradient` storing nabla_w and nabla_b instead of the update.
-Each launch costs tens of microseconds of Python on the host (35-54 us measured on an H100 machine), so a
-small network's step takes as long as its 9 launches, whatever the batch size (docs/gpu.md, "Measured").
+Each launch costs tens of microseconds of Python on the host, so a small network's step takes as long as its 9
+launches, whatever the batch size (docs/gpu.md, "Measured").
 
 Without a GPU, `NUMBA_ENABLE_CUDASIM=1` (set before numba.cuda is first imported) runs the same kernels on
 Numba's CUDA simulator: plain Python, one Python thread per GPU thread, slow, but every index and bounds
@@ -185,6 +185,7 @@ class CudaBackend(StepByStep):
 
     name = "cuda"
     dtypes = ("float64", "float32")
+    compiles = True
 
     def __init__(self) -> None:
         from numba import cuda
@@ -251,7 +252,7 @@ class CudaBackend(StepByStep):
         for l in range(last):
             kernels.feedforward_layer[grid_tiles(sizes[l + 1], m, kernels.TILE)](weights[l], biases[l], a[l], a[l + 1])
         kernels.feedforward_output_layer[grid_tiles(sizes[-1], m, kernels.TILE)](
-            weights[last], biases[last], a[last], work.y, cost != "quadratic", a[last + 1], delta[last]
+            weights[last], biases[last], a[last], work.y, cost == "quadratic", a[last + 1], delta[last]
         )
         for l in range(last, 0, -1):  # weights[l] maps layer l to layer l+1; delta[l-1] belongs to weights[l-1]
             kernels.backprop_delta[grid_tiles(sizes[l], m, kernels.TILE)](weights[l], delta[l], a[l], delta[l - 1])

@@ -163,9 +163,7 @@ def unavailable_reason() -> str | None:
     return None  # this module imported, so numba did too
 
 
-def note() -> str:
-    threads = previous.numba.config.NUMBA_NUM_THREADS
-    return f"{threads} thread{'s' if threads != 1 else ''}"
+note = previous.note
 
 
 def create() -> NumbaBackend:

@@ -173,21 +173,23 @@ inherit(previous, globals())
 class Ways:
     """How fast each way of running a stretch of steps (SERIAL, TEAM) trained when last timed, and which to take.
 
-    Each way is timed once; then the faster one runs, and now and then (FIRST_RECHECK seconds, doubled each time
-    it loses again, up to LAST_RECHECK) the other one is timed again, so that the choice follows a machine whose
+    Each way is timed first (its very first call is not counted: it may have compiled, or loaded its machine code
+    from the disk); then the faster one runs, and now and then (FIRST_RECHECK seconds, doubled each time it
+    loses again, up to LAST_RECHECK) the other one is timed again, so that the choice follows a machine whose
     other work comes and goes.
     """
 
     samples_per_s: dict = field(default_factory=dict)
+    started: set = field(default_factory=set)
     best: str = TEAM
     wait: float = FIRST_RECHECK
     recheck_at: float = 0.0
 
     def next(self, now: float) -> str:
         """The way the next stretch runs."""
-        untried = [way for way in (TEAM, SERIAL) if way not in self.samples_per_s]
-        if untried:
-            return untried[0]
+        untimed = [way for way in (TEAM, SERIAL) if way not in self.samples_per_s]
+        if untimed:
+            return untimed[0]
         return self.other(self.best) if now >= self.recheck_at else self.best
 
     @staticmethod
@@ -196,6 +198,9 @@ class Ways:
 
     def record(self, way: str, samples: int, seconds: float, now: float) -> None:
         """A stretch of `samples` ran `way` in `seconds`."""
+        if way not in self.started:  # (a first call: not a timing)
+            self.started.add(way)
+            return
         self.samples_per_s[way] = samples / max(seconds, 1e-9)
         if len(self.samples_per_s) < 2 or (way == self.best and now < self.recheck_at):
             return
@@ -245,12 +250,13 @@ class TeamBackend(previous.CompiledLoops):
         return max(1, min(self.threads, cores, weights[0].shape[0] // 4))
 
     def _ways(self, weights, m: int, samples: int) -> Ways | None:
-        """The timings that choose between one thread and a team for steps of m samples, `samples` in all; None
+        """The timings that choose between one thread and a team for calls of `samples` samples in steps of m; None
         where a team is out of the question (one core, or too little work to wake one)."""
         per_sample = sum(w.size for w in weights)
         if self.team_size(weights) < 2 or m * per_sample < TEAM_WORK or samples * per_sample < TEAM_CALL_WORK:
             return None
-        key = (tuple(w.shape for w in weights), weights[0].dtype.name, m, self.threads)
+        # (calls of one length only are compared: a call pays for waking the team, which a long one hides)
+        key = (tuple(w.shape for w in weights), weights[0].dtype.name, m, samples, self.threads)
         return self._timings.setdefault(key, Ways())
 
     def train_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost):
@@ -279,6 +285,11 @@ class TeamBackend(previous.CompiledLoops):
         patience = 2**62 if self._forced == TEAM else int(PATIENCE_SPINS + PATIENCE_SPINS_PER_WORK * m * work)
         return self._team.run(steps_team, size, patience, w, b, x, y, order, int(start), int(stop), int(batch_size),
                               float(eta), cost, w, b, activations, deltas, np.arange(m), partial_sums, nabla)
+
+
+def note() -> str:
+    threads = numba.config.NUMBA_NUM_THREADS
+    return f"{threads} thread{'s' if threads != 1 else ''}"
 
 
 def create() -> TeamBackend:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from neuro.agreement import check_backend, random_case
+from neuro.agreement import check_every_path, random_case
 from neuro.backends import available_backends, get_backend
 from neuro.costs import COSTS
 
@@ -24,9 +24,10 @@ from .common import emit_json, json_option, parse_sizes
 def agree(layers, batch_size, steps, weight_scale, cost, names, seed, as_json):
     """Check that every backend computes the same outputs, gradients and updated parameters.
 
-    Each backend runs, in each dtype it supports, the same random network and mini-batches; the results are
-    compared with an independent float64 reference, within a bound on the rounding error that a correct
-    backend can make (see neuro/agreement.py). Exits with status 1 when any quantity exceeds its bound.
+    Each backend runs, in each dtype it supports and each way it may run its steps (one thread or a team,
+    compiled loops or BLAS), the same random network and mini-batches; the results are compared with an
+    independent float64 reference, within a bound on the rounding error that a correct backend can make (see
+    neuro/agreement.py). Exits with status 1 when any quantity exceeds its bound.
     """
     sizes = parse_sizes(layers)
     chosen = [n.strip() for n in names.split(",")] if names else available_backends()
@@ -36,7 +37,7 @@ def agree(layers, batch_size, steps, weight_scale, cost, names, seed, as_json):
         for dtype in backend.dtypes:
             case = random_case(sizes, batch_size, seed=seed, weight_scale=weight_scale, cost=cost,
                                dtype=dtype, steps=steps)
-            results.extend(check_backend(name, case))
+            results.extend(check_every_path(name, case))
     ok = all(c.ok for c in results)
     if as_json:
         emit_json({
@@ -52,11 +53,12 @@ def agree(layers, batch_size, steps, weight_scale, cost, names, seed, as_json):
         })
     else:
         click.echo(f"Network {sizes}, batch {batch_size}, {steps} steps, {cost} cost, weight scale {weight_scale}")
-        click.echo(f"{'backend':<8} {'dtype':<8} {'quantity':<9} {'max abs diff':>13} {'max rel diff':>13} "
+        width = max(len("backend"), *(len(c.backend) for c in results))
+        click.echo(f"{'backend':<{width}} {'dtype':<8} {'quantity':<9} {'max abs diff':>13} {'max rel diff':>13} "
                    f"{'diff/bound':>11}")
         for c in results:
             flag = "" if c.ok else "  <-- exceeds the bound"
-            click.echo(f"{c.backend:<8} {c.dtype:<8} {c.quantity:<9} {c.max_abs:>13.3e} {c.max_rel:>13.3e} "
+            click.echo(f"{c.backend:<{width}} {c.dtype:<8} {c.quantity:<9} {c.max_abs:>13.3e} {c.max_rel:>13.3e} "
                        f"{c.worst:>11.3g}{flag}")
         click.echo("All backends agree." if ok else "Some backends disagree with the reference.")
     if not ok:

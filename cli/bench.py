@@ -1,4 +1,5 @@
-"""`neuro bench`: the performance ladder, validated then measured, as a table or JSON."""
+"""`neuro bench`: backends timed over networks and batch sizes (sweeps), validated then measured, as a table or JSON.
+(`neuro ladder` climbs the rungs in order on one network, with their gains.)"""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ from .common import (
                    "(needs the plot extra).")
 @json_option
 def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, as_json):
-    """Measure training and forward throughput of each backend on the same network.
+    """Measure training and forward throughput of backends over networks and batch sizes.
 
     Every backend is first checked against the reference on a small case, then timed on resident random
     data. Slow backends are timed on a bounded number of steps and their epoch time is extrapolated
@@ -51,6 +52,7 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, 
     \b
     Examples:
       neuro bench                                          # classic network, batch 10, every backend
+      neuro ladder                                         # the rungs in order, with their gains
       neuro bench --backends numpy,numba --batch-size 1,10,100,1000
       neuro bench --layers 784,16,16,10 --layers 784,1024,1024,10 --batch-size 256
       neuro bench --plot ladder.png                        # the ladder as a bar chart

@@ -229,3 +229,20 @@ def check_backend(name: str, case: Case) -> list[Comparison]:
     """Run `case` on backend `name` and compare every quantity with the reference."""
     values, bounds = reference(case)
     return compare(name, case, run(get_backend(name), case), values, bounds)
+
+
+def check_every_path(name: str, case: Case) -> list[Comparison]:
+    """check_backend for each way the backend may run its steps (`Backend.paths`: one thread or a team, compiled
+    loops or BLAS), each forced in turn; the comparisons of a backend with several name their path, "numba (BLAS)"."""
+    backend = get_backend(name)
+    if len(backend.paths) == 1:
+        return check_backend(name, case)
+    values, bounds = reference(case)
+    comparisons = []
+    try:
+        for path in backend.paths:
+            backend.force_path(path)
+            comparisons.extend(compare(f"{name} ({path})", case, run(backend, case), values, bounds))
+    finally:
+        backend.force_path(None)
+    return comparisons

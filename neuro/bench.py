@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from neuro.agreement import check_backend, random_case
+from neuro.agreement import check_every_path, random_case
 from neuro.backends import get_backend
 from neuro.network import initial_parameters
 from neuro.stretches import Stretches
@@ -75,16 +75,8 @@ def _rate(call: Callable[[], int], seconds: float, synchronize: Callable[[], Non
 def validate(name: str, dtype: str, n_inputs: int, n_outputs: int) -> bool:
     """Does the backend agree with the reference on a small network of the benchmark's input/output shape, each
     way it may run its steps (one thread or a team, compiled loops or BLAS: `Backend.paths`)?"""
-    backend = get_backend(name)
     case = random_case([n_inputs, 7, n_outputs], batch=3, seed=1, dtype=dtype, steps=2)
-    try:
-        agrees = []
-        for path in backend.paths:
-            backend.force_path(path)
-            agrees.append(all(c.ok for c in check_backend(name, case)))
-        return all(agrees)
-    finally:
-        backend.force_path(None)
+    return all(c.ok for c in check_every_path(name, case))
 
 
 def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: float = 1.0, seed: int = 0,

@@ -143,8 +143,12 @@ def test_the_backend_keeps_whichever_way_trained_faster_and_times_the_other_agai
     ways = ops_numba_team.Ways()
     team, serial = ops_numba_team.TEAM, ops_numba_team.SERIAL
     assert ways.next(now=0.0) == team
+    ways.record(team, 1000, 100.0, now=0.5)  # (a first call, which may have compiled: not counted)
+    assert ways.next(now=0.5) == team
     ways.record(team, 1000, 1.0, now=1.0)
-    assert ways.next(now=1.0) == serial  # each way is timed once
+    assert ways.next(now=1.0) == serial  # each way is timed
+    ways.record(serial, 1000, 100.0, now=1.2)
+    assert ways.next(now=1.2) == serial
     ways.record(serial, 1000, 0.5, now=1.5)  # one thread was twice as fast
     assert ways.best == serial and ways.next(now=1.6) == serial
     recheck = 1.5 + ops_numba_team.FIRST_RECHECK

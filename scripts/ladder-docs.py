@@ -1,0 +1,305 @@
+"""Measure the ladder and write its numbers into docs/ladder.md, README.md and docs/tutorial.md: the only way those
+numbers change.
+
+    python scripts/ladder-docs.py [--runs 3] [--seconds 1] [--torch PYTHON] [--check]
+
+Runs, back to back on this machine, `neuro ladder --json` `--runs` times on the classic network (784-16-16-10,
+batch 10, float64 and float32; the first run also draws docs/images/ladder.png) and as often on the wide one
+(784-1024-1024-10, batch 256, float32, the rungs around BLAS), then once more on the classic network with one
+core kept busy by a plain Python loop; with
+--torch, also scripts/torch-cpu.py under that Python (an environment with PyTorch: neuro never depends on it).
+Each table cell is the median of the runs. Then it rewrites every block between `<!-- generated: NAME -->` and
+`<!-- end: NAME -->` in the two files, the code excerpts (`code: module.function`) included, and says which rungs
+gain less than RUNG_GAIN over the rung they build on, in the case each is for. With --check, it only checks that
+the code excerpts match the code (no measurement) and exits non-zero if one does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = [ROOT / "docs" / "ladder.md", ROOT / "README.md", ROOT / "docs" / "tutorial.md"]
+PLOT = ROOT / "docs" / "images" / "ladder.png"
+NEURO = [sys.executable, "-c", "from neuro.cli.main import main; main()"]
+CLASSIC, WIDE = "784,16,16,10", "784,1024,1024,10"
+WIDE_RUNGS = "numpy,numba-tiles,numba-team,numba"
+RUNG_GAIN = 1.2
+BLOCK = re.compile(r"(<!-- generated: (?P<name>[^>]+?) -->\n)(?P<body>.*?)(<!-- end: (?P=name) -->)", re.S)
+
+
+def neuro_json(*args: str, env: dict | None = None) -> dict:
+    print("$ neuro", " ".join(args), flush=True)
+    output = subprocess.run([*NEURO, *args, "--json"], capture_output=True, text=True, check=True, env=env).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def ladders(runs: int, seconds: float, layers: str, batch: int, dtypes: str, names: str | None,
+            plot: Path | None = None) -> list[dict]:
+    """`runs` ladders back to back; the first also draws `plot`."""
+    args = ["ladder", "--layers", layers, "--batch-size", str(batch), "--dtype", dtypes, "--seconds", str(seconds),
+            *(["--backends", names] if names else [])]
+    return [neuro_json(*args, *(["--plot", str(plot)] if plot and run == 0 else [])) for run in range(runs)]
+
+
+def barrier_ns() -> float:
+    """What two threads of numba-team take to meet at a barrier now (see backends/numba_team.barrier_seconds)."""
+    code = "from neuro.backends.numba_team import barrier_seconds; print(barrier_seconds() * 1e9)"
+    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+
+
+def loaded_ladder(seconds: float) -> dict:
+    """The team rungs on the classic network while another process keeps one core busy."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        return neuro_json("ladder", "--backends", "numba-tiles,numba-team,numba", "--seconds", str(seconds))
+    finally:
+        busy.kill()
+
+
+def medians(runs: list[dict]) -> dict[tuple[str, str], dict]:
+    """(backend, dtype) -> the row of the first run, with the median (and range) of every number over the runs."""
+    rows: dict[tuple[str, str], dict] = {}
+    for run in runs:
+        for row in run["rungs"]:
+            rows.setdefault((row["backend"], row["dtype"]), {**row, "runs": []})["runs"].append(row)
+    for row in rows.values():
+        for key in ("train_samples_per_s", "single_thread_samples_per_s", "vs_previous", "vs_python"):
+            values = [r[key] for r in row["runs"] if r[key] is not None]
+            row[key] = statistics.median(values) if values else None
+            row[f"{key}_range"] = (min(values), max(values)) if values else None
+    return rows
+
+
+def rate(value) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def gain(value) -> str:
+    return "—" if value is None else f"{value:,.1f}×" if value < 100 else f"{value:,.0f}×"
+
+
+def ladder_table(rows: dict, dtypes: list[str]) -> str:
+    """The ladder as Markdown: a line per rung, the dtypes side by side."""
+    names = list(dict.fromkeys(name for name, _ in rows))
+    head = "| # | rung | builds on | " + " | ".join(
+        f"{d} train/s | 1 thread | vs the rung before | vs python" for d in dtypes) + " |"
+    lines = [head, "|---:|---|---|" + "---:|---:|---:|---:|" * len(dtypes)]
+    for name in names:
+        first = next(row for (n, _), row in rows.items() if n == name)
+        cells = [str(first["rung"]), f"`{name}`", f"`{first['builds_on']}`" if first["builds_on"] else "—"]
+        for dtype in dtypes:
+            row = rows.get((name, dtype)) or (rows.get((name, "float64")) if name == "python" else None)
+            if row is None or not row["timed"]:
+                why = "computes in float64 only" if name == "python" else (first["why_not"] or "not run")
+                cells += ([f"not timed: {why}"] if dtype == dtypes[0] else ["—"]) + ["", "", ""]
+                continue
+            cells += [rate(row["train_samples_per_s"]), rate(row["single_thread_samples_per_s"]),
+                      gain(row["vs_previous"]), gain(row["vs_python"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def spread_table(rows: dict) -> str:
+    lines = ["| rung | dtype | slowest and fastest of the runs, train/s | gain over the rung before |",
+             "|---|---|---:|---:|"]
+    for (name, dtype), row in rows.items():
+        if row["timed"]:
+            low, high = row["train_samples_per_s_range"]
+            gains = row["vs_previous_range"]
+            lines.append(f"| `{name}` | {dtype} | {low:,.0f} – {high:,.0f} | "
+                         + (f"{gains[0]:.2f} – {gains[1]:.2f}" if gains else "—") + " |")
+    return "\n".join(lines)
+
+
+def rule_table(classic: dict, wide: dict) -> tuple[str, list[str]]:
+    """Each rung's gain over the rung it builds on in the case it is for, and the rungs below RUNG_GAIN."""
+    lines = ["| rung | builds on | its case | float64 | float32 | at least " + f"{RUNG_GAIN}×? |",
+             "|---|---|---|---:|---:|---|"]
+    short = []
+    for name in dict.fromkeys(n for n, _ in classic):
+        first = classic.get((name, "float64")) or classic.get((name, "float32"))
+        if not first["builds_on"] or not first["timed"]:
+            continue
+        case = first["case"]
+        source = wide if case["layers"] == [784, 1024, 1024, 10] else classic
+        gains = {d: (source.get((name, d)) or {}).get("vs_previous") for d in ("float64", "float32")}
+        best = max((g for g in gains.values() if g is not None), default=None)
+        ok = best is not None and best >= RUNG_GAIN
+        if not ok:
+            short.append(name)
+        lines.append(f"| `{name}` | `{first['builds_on']}` | {'-'.join(map(str, case['layers']))}, batch "
+                     f"{case['batch_size']} | {gain(gains['float64'])} | {gain(gains['float32'])} | "
+                     f"{'yes' if ok else 'NO'} |")
+    return "\n".join(lines), short
+
+
+def torch_table(classic: dict, wide: dict, torch: dict | None) -> str:
+    if torch is None:
+        return "(PyTorch was not measured in this run: `--torch PYTHON` was not given.)"
+    by = {(tuple(r["layers"]), r["batch_size"], r["dtype"]): r["train_samples_per_s"] for r in torch["results"]}
+    lines = [f"PyTorch {torch['torch']} on the CPU ({torch['threads']} threads), an eager loop of the same network, "
+             "cost and plain SGD (scripts/torch-cpu.py), in the same minutes:", "",
+             "| network, batch | dtype | PyTorch train/s | `numba` train/s | `numba` / PyTorch | `numba` / `numpy` |",
+             "|---|---|---:|---:|---:|---:|"]
+    for rows, layers, batch in ((classic, (784, 16, 16, 10), 10), (wide, (784, 1024, 1024, 10), 256)):
+        for dtype in ("float64", "float32"):
+            numba, numpy = rows.get(("numba", dtype)), rows.get(("numpy", dtype))
+            theirs = by.get((layers, batch, dtype))
+            if numba is None or theirs is None:
+                continue
+            ours = numba["train_samples_per_s"]
+            vs_numpy = gain(ours / numpy["train_samples_per_s"]) if numpy else "—"
+            lines.append(f"| {'-'.join(map(str, layers))}, {batch} | {dtype} | {theirs:,.0f} | {ours:,.0f} | "
+                         f"{gain(ours / theirs)} | {vs_numpy} |")
+    return "\n".join(lines)
+
+
+def loaded_table(quiet: dict, loaded: dict) -> str:
+    lines = ["| rung | dtype | quiet | quiet, 1 thread | one core busy | one core busy, 1 thread | busy / busy, 1 "
+             "thread |", "|---|---|---:|---:|---:|---:|---:|"]
+    for row in loaded["rungs"]:
+        if row["backend"] == "numba-tiles" or not row["timed"]:
+            continue
+        calm = quiet.get((row["backend"], row["dtype"]), {})
+        ratio = row["train_samples_per_s"] / row["single_thread_samples_per_s"] if row[
+            "single_thread_samples_per_s"] else None
+        lines.append(f"| `{row['backend']}` | {row['dtype']} | {rate(calm.get('train_samples_per_s'))} | "
+                     f"{rate(calm.get('single_thread_samples_per_s'))} | {rate(row['train_samples_per_s'])} | "
+                     f"{rate(row['single_thread_samples_per_s'])} | {gain(ratio)} |")
+    return "\n".join(lines)
+
+
+def rung_gains(classic: dict, wide: dict) -> dict[str, str]:
+    """`gain: NAME` blocks: one sentence per rung, its gains over the rung it builds on, in its case."""
+    blocks = {}
+    for name in dict.fromkeys(n for n, _ in classic):
+        first = classic.get((name, "float64")) or classic.get((name, "float32"))
+        source = wide if first["case"]["layers"] == [784, 1024, 1024, 10] else classic
+        parts = []
+        for dtype in ("float64", "float32"):
+            row = source.get((name, dtype))
+            if row and row["timed"] and row["vs_previous"] is not None:
+                parts.append(f"{gain(row['vs_previous'])} in {dtype} ({rate(row['train_samples_per_s'])} samples/s)")
+        case = first["case"]
+        where = f"{'-'.join(map(str, case['layers']))} at batch {case['batch_size']}"
+        blocks[f"gain: {name}"] = (f"Measured: {' and '.join(parts)} over `{first['builds_on']}`, on {where} "
+                                   f"(median of the runs, [below](#measured))." if parts and first["builds_on"]
+                                   else "Not measured here.")
+    return blocks
+
+
+def code_excerpt(spec: str) -> str:
+    """`module.function` (a module of backends/): that function's source, as it is in the file."""
+    module, function = spec.strip().split(".")
+    source = (ROOT / "backends" / f"{module}.py").read_text()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            body = "\n".join(source.splitlines()[first - 1 : node.end_lineno])
+            return f"```python\n{body}\n```"
+    raise SystemExit(f"ladder-docs: no function {function} in backends/{module}.py")
+
+
+def machine(barriers: list[float]) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    import numba
+    import numpy
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    meet = (f"; two threads of a team met at a barrier in {barriers[0]:,.0f} ns before the classic runs and "
+            f"{barriers[1]:,.0f} ns after them")
+    return (f"Measured on {datetime.date.today().isoformat()} on {cpu} ({cores} cores, {platform.system()}), Python "
+            f"{platform.python_version()}, NumPy {numpy.__version__}, Numba {numba.__version__}{meet}.")
+
+
+def rewrite(blocks: dict[str, str], check: bool) -> bool:
+    """Fill every generated block of FILES (code excerpts always, the others when `blocks` has them)."""
+    stale = False
+    for path in FILES:
+        text = path.read_text()
+
+        def fill(match: re.Match) -> str:
+            name = match["name"].strip()
+            body = code_excerpt(name[len("code:"):]) if name.startswith("code:") else blocks.get(name)
+            return match.group(0) if body is None else f"{match.group(1)}{body}\n{match.group(4)}"
+
+        new = BLOCK.sub(fill, text)
+        if new != text:
+            stale = True
+            if not check:
+                path.write_text(new)
+                print(f"wrote {path.relative_to(ROOT)}")
+    return stale
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--torch", metavar="PYTHON", help="a Python with PyTorch, for scripts/torch-cpu.py")
+    parser.add_argument("--check", action="store_true", help="only check the code excerpts against the code")
+    args = parser.parse_args()
+    if args.check:
+        if rewrite({}, check=True):
+            raise SystemExit("ladder-docs: a code excerpt in the docs differs from the code; run the script")
+        return
+    barriers = [barrier_ns()]
+    classic_runs = ladders(args.runs, args.seconds, CLASSIC, 10, "float64,float32", None, plot=PLOT)
+    barriers.append(barrier_ns())
+    wide_runs = ladders(args.runs, args.seconds, WIDE, 256, "float32", WIDE_RUNGS)
+    loaded = loaded_ladder(args.seconds)
+    torch = None
+    if args.torch:
+        print("$", args.torch, "scripts/torch-cpu.py --json", flush=True)
+        command = [args.torch, str(ROOT / "scripts" / "torch-cpu.py"), "--layers", f"{CLASSIC};{WIDE}",
+                   "--batch-size", "10", "--json"]
+        classic_torch = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout
+                                   .splitlines()[-1])
+        command[-3:] = ["--batch-size", "256", "--dtype", "float32", "--layers", WIDE, "--json"]
+        wide_torch = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout
+                                .splitlines()[-1])
+        classic_torch["results"] = [r for r in classic_torch["results"] if r["layers"] == [784, 16, 16, 10]]
+        torch = {**classic_torch, "results": classic_torch["results"] + wide_torch["results"]}
+    classic, wide = medians(classic_runs), medians(wide_runs)
+    rules, short = rule_table(classic, wide)
+    stamp = machine(barriers)
+    commands = (f"`python scripts/ladder-docs.py --runs {args.runs} --seconds {args.seconds:g}"
+                f"{' --torch PYTHON' if args.torch else ''}`, which runs `neuro ladder --json` {args.runs} times on "
+                f"the classic network (both dtypes) and {args.runs} times with `--layers {WIDE} --batch-size 256 "
+                f"--dtype float32 --backends {WIDE_RUNGS}`, back to back; each number is the median of those runs.")
+    blocks = {
+        "machine": f"{stamp} Made by {commands}",
+        "ladder-classic": ladder_table(classic, ["float64", "float32"]),
+        "ladder-wide": ladder_table(wide, ["float32"]),
+        "spread": spread_table(classic) + "\n\n" + spread_table(wide),
+        "rule": rules,
+        "torch": torch_table(classic, wide, torch),
+        "loaded": loaded_table(classic, loaded),
+        "readme-ladder": ladder_table(classic, ["float64", "float32"]) + f"\n\n{stamp} Made by {commands}",
+        **rung_gains(classic, wide),
+    }
+    rewrite(blocks, check=False)
+    if short:
+        print(f"ladder-docs: gaining less than {RUNG_GAIN}x over the rung they build on, in their case: "
+              f"{', '.join(short)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""`neuro ladder` and the stretch policy it shares with the training loop."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from neuro.backends import REGISTRY, BackendInfo, backend_status
+from neuro.cli.main import main
+from neuro.ladder import RungResult, add_gains
+from neuro.stretches import Stretches
+
+KEYS = {"rung", "backend", "builds_on", "case", "change", "dtype", "validated", "train_samples_per_s",
+        "vs_previous", "vs_python", "single_thread_samples_per_s"}
+FAST = ["--layers", "20,5,3", "--seconds", "0.05"]
+
+
+def ladder(*args, ok=True):
+    result = CliRunner().invoke(main, ["ladder", *args])
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def test_the_json_has_one_row_per_rung_and_dtype_with_the_gains_over_the_rung_before():
+    payload = json.loads(ladder("--backends", "python,numpy,numba-loops", *FAST, "--json").stdout.splitlines()[-1])
+    rows = {(r["backend"], r["dtype"]): r for r in payload["rungs"]}
+    assert set(rows) == {("python", "float64"), ("numpy", "float64"), ("numpy", "float32"),
+                         ("numba-loops", "float64"), ("numba-loops", "float32")}
+    for row in payload["rungs"]:
+        assert KEYS <= set(row) and row["validated"] and row["train_samples_per_s"] > 0
+        assert row["case"] == {"layers": [784, 16, 16, 10], "batch_size": 10}
+    assert [r["rung"] for r in payload["rungs"]] == [1, 2, 2, 3, 3]  # (their places on the whole ladder)
+    python = rows["python", "float64"]["train_samples_per_s"]
+    numpy32 = rows["numpy", "float32"]
+    assert numpy32["builds_on"] == "python" and numpy32["vs_previous"] == pytest.approx(
+        numpy32["train_samples_per_s"] / python)  # (python computes in float64 only: its row serves both)
+    assert rows["numba-loops", "float64"]["change"] == REGISTRY["numba-loops"].change
+    assert "float64 only" in " ".join(rows["python", "float64"]["notes"])
+
+
+def test_a_multi_core_rung_is_timed_on_one_thread_too():
+    payload = json.loads(ladder("--backends", "numba-team", "--dtype", "float32", *FAST, "--json").stdout
+                         .splitlines()[-1])
+    (row,) = payload["rungs"]
+    assert row["single_thread_samples_per_s"] > 0 and row["vs_previous"] is None  # (numba-tiles was not run)
+
+
+def test_a_rung_that_cannot_run_here_is_listed_and_not_timed(monkeypatch):
+    monkeypatch.setitem(REGISTRY, "broken", BackendInfo("broken", "ops_does_not_exist", "a test", "numpy"))
+    try:
+        output = ladder("--backends", "numpy,broken", "--dtype", "float64", *FAST).output
+    finally:
+        backend_status.cache_clear()
+    line = next(line for line in output.splitlines() if " broken " in line)
+    assert "not timed: cannot import" in line
+
+
+def test_markdown_names_each_rung_and_the_one_it_builds_on():
+    output = ladder("--backends", "numpy,numba-loops,numba-reorder", "--dtype", "float32", *FAST, "--markdown").output
+    rows = [line for line in output.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| # | rung |") and len(rows) == 4
+    assert "`numba-reorder`" in rows[3] and "`numba-loops`" in rows[3]
+
+
+def test_the_plot_is_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "ladder.png"
+    ladder("--backends", "python,numpy", *FAST, "--plot", str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--backends", "numpy,tpu"], "unknown backend 'tpu'"),
+    (["--dtype", "float16"], "'float16' is not float64 or float32"),
+    (["--layers", "784,x"], "whole numbers"),
+    (["--batch-size", "0"], "0 is not in the range"),
+])
+def test_bad_input_gives_one_error_line_before_anything_is_timed(args, fragment):
+    result = ladder(*args, ok=False)
+    assert result.exit_code != 0 and fragment in result.output.strip().splitlines()[-1], result.output
+
+
+def test_gains_compare_each_rung_with_the_rung_it_builds_on_in_the_same_dtype():
+    def row(name, dtype, rate, builds_on):
+        return RungResult(rung=0, backend=name, builds_on=builds_on, case={}, change="", dtype=dtype, layers=[],
+                          batch_size=1, timed=True, train_samples_per_s=rate)
+
+    rows = [row("python", "float64", 10, None), row("a", "float64", 100, "python"), row("a", "float32", 200, "python"),
+            row("b", "float64", 150, "a"), row("b", "float32", 100, "a")]
+    add_gains(rows)
+    assert [r.vs_previous for r in rows] == [None, 10, 20, 1.5, 0.5]
+    assert [r.vs_python for r in rows] == [1, 10, 20, 15, 10]
+
+
+def test_stretches_start_at_a_hundredth_of_the_data_and_double_while_calls_are_quick():
+    stretches = Stretches(60_000, 10)
+    calls = []
+    for start, stop in stretches.calls(0, 60_000):
+        calls.append((start, stop))  # (each call "took" no time at all: the next one doubles, up to a tenth)
+    lengths = [stop - start for start, stop in calls]
+    assert lengths[:5] == [600, 1200, 2400, 4800, 6000] and set(lengths[4:-1]) == {6000} and lengths[-1] <= 6000
+    assert calls[0][0] == 0 and calls[-1][1] == 60_000 and all(a[1] == b[0] for a, b in zip(calls, calls[1:]))
+    slow = Stretches(1234, 7)
+    slow.took(1.0)
+    assert slow.batches == 1  # (1234 samples are 177 mini-batches: a hundredth is one; a slow call keeps it)
