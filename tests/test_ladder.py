@@ -1,6 +1,9 @@
 """`neuro ladder` and the stretch policy it shares with the training loop."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -104,3 +107,11 @@ def test_stretches_start_at_a_hundredth_of_the_data_and_double_while_calls_are_q
     slow = Stretches(1234, 7)
     slow.took(1.0)
     assert slow.batches == 1  # (1234 samples are 177 mini-batches: a hundredth is one; a slow call keeps it)
+
+
+def test_the_code_excerpts_in_the_docs_are_the_code_as_it_is():
+    """docs/ladder.md quotes the functions that make each rung's change; scripts/ladder-docs.py --check fails when a
+    quoted function has changed since the docs were written."""
+    script = Path(__file__).resolve().parent.parent / "scripts" / "ladder-docs.py"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
