@@ -2,7 +2,7 @@
 `numba-team`.
 
 What changed from `numba-team`: once a step is a product of large matrices (`BLAS_WORK` multiply-adds on at
-least `BLAS_BATCH` samples: the classic network from batch 155, 784-1024-1024-10 from batch 2), it runs as the
+least `BLAS_BATCH` samples: the classic network from batch 155, 784-1024-1024-10 from batch 16), it runs as the
 numpy backend runs it, one matrix product per layer through the BLAS library behind NumPy, but every array a
 step writes lives in a `Workspace` allocated once for all the steps of that size (`np.matmul(..., out=)`, and
 in-place arithmetic).

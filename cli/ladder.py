@@ -56,7 +56,7 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
     info(f"Ladder on {'-'.join(map(str, sizes))}, batch {batch_size}, on {platform.processor() or platform.machine()}"
          f" (numpy {np.__version__}); about {seconds:g} s per rung.", quiet=as_json or markdown)
     with progress_bar(len(rows), "Climbing", show=not (as_json or markdown)) as bar:
-        results = climb(chosen, wanted_dtypes, sizes, batch_size, seconds, on_row=lambda _: bar.update(1))
+        results = climb(rows, sizes, batch_size, seconds, on_row=lambda _: bar.update(1))
     if plot_path:
         from neuro.plots import plot_rungs
 

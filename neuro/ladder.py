@@ -63,11 +63,11 @@ def plan(names: Sequence[str] | None, dtypes: Sequence[str]) -> list[tuple[int, 
     return rows
 
 
-def climb(names: Sequence[str] | None, dtypes: Sequence[str], layers: list[int], batch_size: int, seconds: float,
+def climb(rows: Sequence[tuple[int, str, str]], layers: list[int], batch_size: int, seconds: float,
           on_row: Callable[[RungResult], None] | None = None) -> list[RungResult]:
-    """Validate and time every row of `plan(names, dtypes)` on one network and batch size; then the gains."""
+    """Validate and time every row of a `plan` on one network and batch size; then the gains."""
     results = []
-    for number, name, dtype in plan(names, dtypes):
+    for number, name, dtype in rows:
         info, status = REGISTRY[name], backend_status(name)
         row = RungResult(rung=number, backend=name, builds_on=info.builds_on, case=info.case.as_dict(),
                          change=info.change, dtype=dtype, layers=list(layers), batch_size=batch_size)
