@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +28,69 @@ def test_same_seed_gives_the_same_bytes() -> None:
     x2, y2 = generate_digits(64, seed=5)
     assert x1.tobytes() == x2.tobytes()
     assert y1.tobytes() == y2.tobytes()
+
+
+# The digits' bytes, per generator version: sha256 of generate_digits(300, seed=2026)'s images then labels.
+# A change to the drawing changes the hash; bump GENERATOR_VERSION (so that old caches are not read as the
+# new digits) and add the new version's hash here.
+PINNED_DIGITS_SHA256 = {
+    2: "8d4a017fbe46e1cb72484bd630dc4ca24c287a15c49e403f593221d7fb650da8",
+}
+
+HASH_DIGITS = """
+import hashlib, json
+import numpy as np
+try:
+    from numpy._core._multiarray_umath import __cpu_features__
+except ImportError:  # NumPy 1.x
+    from numpy.core._multiarray_umath import __cpu_features__
+from neuro.data.synthetic import generate_digits
+x, y = generate_digits(300, seed=2026)
+print(json.dumps({"sha256": hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest(),
+                  "features": [name for name, on in __cpu_features__.items() if on]}))
+"""
+
+
+def digits_hash(extra_env: dict[str, str] | None = None) -> dict:
+    """The pinned digits' hash and the SIMD features NumPy used, computed in a fresh interpreter."""
+    env = {**os.environ, **(extra_env or {})}
+    done = subprocess.run([sys.executable, "-c", HASH_DIGITS], env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
+def numpy_dispatched_features() -> list[str]:
+    """The SIMD features that NumPy picks at run time on this machine (those NPY_DISABLE_CPU_FEATURES can turn off)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:  # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    return [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+
+
+def test_the_digits_are_the_pinned_bytes_of_their_generator_version() -> None:
+    assert GENERATOR_VERSION in PINNED_DIGITS_SHA256, (
+        f"GENERATOR_VERSION {GENERATOR_VERSION} has no pinned hash: add the new digits' hash to this test"
+    )
+    x, y = generate_digits(300, seed=2026)
+    digest = hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()
+    assert digest == PINNED_DIGITS_SHA256[GENERATOR_VERSION], (
+        "the synthetic digits changed: if the drawing was meant to change, bump GENERATOR_VERSION and pin the "
+        f"new hash {digest}; if not, something made the generator depend on the machine"
+    )
+
+
+def test_the_digits_do_not_depend_on_numpys_simd_or_the_openblas_kernel() -> None:
+    """The same bytes with every run-time SIMD feature of NumPy switched off, and with other OpenBLAS kernels.
+
+    (Before generator version 2, each of these gave different last bits in about 10% of the pixels.)
+    """
+    dispatched = numpy_dispatched_features()
+    without_simd = digits_hash({"NPY_DISABLE_CPU_FEATURES": " ".join(dispatched)})
+    assert not set(dispatched) & set(without_simd["features"]), "the SIMD features were really switched off"
+    assert without_simd["sha256"] == PINNED_DIGITS_SHA256[GENERATOR_VERSION]
+    for kernel in ("Prescott", "Haswell"):  # SSE3 only, and AVX2: other blocking and summation orders
+        assert digits_hash({"OPENBLAS_CORETYPE": kernel})["sha256"] == PINNED_DIGITS_SHA256[GENERATOR_VERSION]
 
 
 def test_different_seeds_give_different_digits() -> None:

@@ -14,9 +14,19 @@ Every image is one writer's attempt at its digit:
   4. the ink is splatted onto the grid and blurred by a Gaussian as wide as the writer's pen, saturates
      at 1, and gets a little pixel noise.
 
-Everything is vectorised over images; the only Python loops run over chunks of images and over the
-(digit, variant) templates. All random numbers come from one `np.random.default_rng(seed)` in a fixed
-order, so the images depend on the seed alone, not on the chunk size.
+Everything is vectorised over images; the only Python loops run over chunks of images, over the
+(digit, variant) templates and over the pen's few pixels of reach. All random numbers come from one
+`np.random.default_rng(seed)` in a fixed order, so the images depend on the seed alone, not on the chunk size.
+
+**The same bytes on every machine.** A matrix product through BLAS sums in an order (and with fused
+multiply-adds) that depends on the processor and the OpenBLAS kernel, and NumPy's SIMD `exp`, `sin` and `cos`
+differ in their last bit between instruction sets and NumPy versions. So the drawing uses no matrix product
+(the affine map and the blur are written out as elementwise sums, each rounded as IEEE 754 says on every
+machine), and the values that come out of a transcendental function are snapped to a coarse grid (`snap`)
+before anything else uses them: the stroke points to 1/4096 of a pixel, the pen's profile to 2⁻²⁴. A last-bit
+difference then changes a snapped value only if it falls within a few units in the last place of the grid's
+midpoint, about once in 10¹¹ values. tests/test_synthetic.py pins the bytes by a hash and regenerates them
+with NumPy's SIMD switched off and with other OpenBLAS kernels.
 """
 
 from __future__ import annotations
@@ -25,13 +35,15 @@ import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import click
 import numpy as np
 
 from neuro.data.paths import cache_dir
 from neuro.files import atomic_path
 
-# Bump whenever the drawing changes, so that a cache of the old digits is not taken for the new ones.
-GENERATOR_VERSION = 1
+# Bump whenever the drawing changes, so that a cache of the old digits is not taken for the new ones
+# (tests/test_synthetic.py pins a hash of the digits per version). Version 2: the same bytes on every machine.
+GENERATOR_VERSION = 2
 
 SIDE = 28
 N_PIXELS = SIDE * SIDE
@@ -44,6 +56,9 @@ RADIUS_JITTER = 0.10  # of the logarithm of an arc's radii
 ANGLE_JITTER = 15.0  # degrees, of where an arc starts and ends
 POINTS_PER_UNIT = 32  # samples per unit of stroke length: about 0.6 pixel apart
 NOISE = 0.04  # standard deviation of the pixel noise
+POINT_GRID = 2.0**-12  # stroke points are snapped to this fraction of a pixel (invisible, and machine-proof)
+PEN_GRID = 2.0**-24  # the pen's profile is snapped to multiples of this
+PEN_CUTOFF = 1e-6  # profile values below this are dropped: invisible, and subnormal floats would crawl
 
 Arrays4 = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -188,13 +203,35 @@ def random_affine(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndar
     theta = np.deg2rad(rng.normal(0.0, 7.0, n))
     shift = rng.normal(0.0, 0.8, (n, 2))
 
-    scale = np.zeros((n, 2, 2))
-    scale[:, 0, 0], scale[:, 0, 1], scale[:, 1, 1] = width, slant * height, height
+    # matrix = flip_y @ rotate(theta) @ [[width, slant * height], [0, height]], written out entry by entry
+    # (a stacked matrix product would go through BLAS, whose rounding differs between machines).
     cos, sin = np.cos(theta), np.sin(theta)
-    rotate = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], axis=1)
-    matrix = np.diag([1.0, -1.0]) @ rotate @ scale
-    offset = (SIDE - 1) / 2 + shift - matrix @ np.array([0.5, 0.5])
+    matrix = np.empty((n, 2, 2))
+    matrix[:, 0, 0] = cos * width
+    matrix[:, 0, 1] = cos * (slant * height) - sin * height
+    matrix[:, 1, 0] = -(sin * width)
+    matrix[:, 1, 1] = -(sin * (slant * height) + cos * height)
+    # The box's centre (0.5, 0.5) goes to the grid's centre, plus the shift.
+    offset = (SIDE - 1) / 2 + shift - (matrix[:, :, 0] * 0.5 + matrix[:, :, 1] * 0.5)
     return matrix, offset
+
+
+def snap(values: np.ndarray, grid: float) -> np.ndarray:
+    """`values` rounded to the nearest multiple of `grid` (a power of two, so the result is exact)."""
+    return np.round(values / grid) * grid
+
+
+def to_pixels(points: np.ndarray, matrix: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Points (m, k, 2) in the unit box mapped to pixels by each writer's affine map, snapped to POINT_GRID.
+
+    p = matrix @ (x, y) + offset, written out as products and sums of whole arrays: each is rounded the same
+    on every machine, where a matrix product's order of summation is not.
+    """
+    x, y = points[..., 0], points[..., 1]
+    a, b = matrix[:, None, 0, 0], matrix[:, None, 0, 1]
+    c, d = matrix[:, None, 1, 0], matrix[:, None, 1, 1]
+    pixels = np.stack([a * x + b * y + offset[:, None, 0], c * x + d * y + offset[:, None, 1]], axis=-1)
+    return snap(pixels, POINT_GRID)
 
 
 def splat(points: np.ndarray, image_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -204,7 +241,8 @@ def splat(points: np.ndarray, image_index: np.ndarray) -> tuple[np.ndarray, np.n
     four nearest pixels, so that the grid holds the length of ink per pixel; ink off the grid is dropped.
     """
     mid = (points[:, 1:] + points[:, :-1]) / 2
-    length = np.linalg.norm(points[:, 1:] - points[:, :-1], axis=-1)
+    step = points[:, 1:] - points[:, :-1]
+    length = np.sqrt(step[..., 0] * step[..., 0] + step[..., 1] * step[..., 1])
     corner = np.floor(mid).astype(np.int64)
     frac = mid - corner
     indices, weights = [], []
@@ -219,19 +257,44 @@ def splat(points: np.ndarray, image_index: np.ndarray) -> tuple[np.ndarray, np.n
     return np.concatenate(indices), np.concatenate(weights)
 
 
+def pen_profile(pen: np.ndarray) -> np.ndarray:
+    """The pen's Gaussian g(d) for distances d = 0..27 pixels, per writer: (m, 28) float32, snapped to PEN_GRID.
+
+    g(d) = exp(-d² / 2σ²) / sqrt(sqrt(2π) σ), scaled so that a long straight stroke blurred along both axes
+    peaks at 1; values below PEN_CUTOFF are dropped.
+    """
+    sigma = pen[:, None]
+    distance = np.arange(SIDE, dtype=np.float64)
+    g = snap(np.exp(-(distance**2) / (2 * sigma**2)) / np.sqrt(math.sqrt(2 * math.pi) * sigma), PEN_GRID)
+    g[g < PEN_CUTOFF] = 0.0
+    return g.astype(np.float32)
+
+
+def blur_rows(image: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """out[:, i, j] = sum over d of g[:, |d|] * image[:, i, j + d]: each row convolved with its writer's pen.
+
+    The sum runs over the pen's reach in a fixed order, one elementwise product and sum at a time, so it
+    gives the same bits on every machine.
+    """
+    out = g[:, 0, None, None] * image
+    for d in range(1, SIDE):
+        weight = g[:, d, None, None]
+        if not weight.any():
+            break
+        out[:, :, d:] += weight * image[:, :, :-d]  # ink d pixels to the left
+        out[:, :, :-d] += weight * image[:, :, d:]  # and d pixels to the right
+    return out
+
+
 def render(ink_length: np.ndarray, pen: np.ndarray, pressure: np.ndarray) -> np.ndarray:
     """Images (m, 28, 28) from ink length per pixel, blurred by a Gaussian pen of width `pen` (m,) pixels.
 
-    The blur is separable, G D Gᵀ per image with G[i, j] = g(|i - j|), and G is symmetric, so G D G;
-    g's scaling makes a long straight stroke peak at 1. The ink then saturates: a `pressure` above 1
-    widens the fully black core of the stroke.
+    The blur is separable: along the rows, then (transposed) along the columns. The ink then saturates: a
+    `pressure` above 1 widens the fully black core of the stroke.
     """
-    sigma = pen[:, None].astype(np.float32)
-    distance = np.arange(SIDE, dtype=np.float32)
-    g = np.exp(-(distance**2) / (2 * sigma**2)) / np.sqrt(math.sqrt(2 * math.pi) * sigma)
-    g[g < 1e-6] = 0.0  # the tail is invisible, and its subnormal floats would make the products crawl
-    blur = g[:, np.abs(np.arange(SIDE)[:, None] - np.arange(SIDE)[None, :])]
-    image = blur @ ink_length.astype(np.float32) @ blur
+    g = pen_profile(pen)
+    blurred = blur_rows(ink_length.astype(np.float32), g)
+    image = blur_rows(blurred.transpose(0, 2, 1), g).transpose(0, 2, 1)
     image *= pressure[:, None, None].astype(np.float32)
     return np.minimum(image, 1.0, out=image)
 
@@ -284,8 +347,8 @@ def draw_chunk(writers: Writers) -> np.ndarray:
                 continue
             params = jitter_strokes(strokes, writers.eps[who])
             for stroke, param in zip(strokes, params, strict=True):
-                pixels = sample_stroke(stroke, param) @ writers.matrix[who].transpose(0, 2, 1)
-                index, weight = splat(pixels + writers.offset[who, None, :], who)
+                pixels = to_pixels(sample_stroke(stroke, param), writers.matrix[who], writers.offset[who])
+                index, weight = splat(pixels, who)
                 indices.append(index)
                 weights.append(weight)
     m = len(writers)
@@ -343,6 +406,9 @@ def load_synthetic(n_train: int = 60000, n_test: int = 10000, seed: int = 0) -> 
     cached = read_cache(path, n_train, n_test)
     if cached is not None:
         return cached
+    megabytes = (n_train + n_test) * (N_PIXELS * 4 + 1) / 1e6
+    click.echo(f"Drawing {n_train + n_test:,} synthetic digits, once: they are kept in {path} "
+               f"({megabytes:,.0f} MB; NEURO_DATA_DIR chooses the folder).", err=True)
     train_seq, test_seq = np.random.SeedSequence(seed).spawn(2)
     train_seed, test_seed = (int(s.generate_state(1, np.uint64)[0]) for s in (train_seq, test_seq))
     train_x, train_y = generate_digits(n_train, train_seed)
