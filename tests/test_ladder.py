@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from extras import needs_matplotlib
 
 from neuro.backends import REGISTRY, BackendInfo, backend_status
 from neuro.cli.main import main
@@ -66,8 +67,8 @@ def test_markdown_names_each_rung_and_the_one_it_builds_on():
     assert "`numba-reorder`" in rows[3] and "`numba-loops`" in rows[3]
 
 
+@needs_matplotlib
 def test_the_plot_is_a_png(tmp_path):
-    pytest.importorskip("matplotlib")
     path = tmp_path / "ladder.png"
     ladder("--backends", "python,numpy", *FAST, "--plot", str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from extras import needs_matplotlib
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -224,6 +225,7 @@ def test_save_png_writes_the_pixels_and_leaves_nothing_else(tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "w.png").convert("RGB")), rgb)
 
 
+@needs_matplotlib
 def test_the_training_curve_and_the_ladder_are_png_files(tmp_path):
     reports = [EpochReport(1, 0.5, 0.3, 1.0), EpochReport(2, 0.7, 0.2, 1.0)]
     plot_training(reports, tmp_path / "curve.png")
