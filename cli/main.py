@@ -10,6 +10,7 @@ from .agree import agree
 from .backends import backends
 from .bench import bench
 from .common import NeuroGroup
+from .drift import drift_command
 from .evaluate import evaluate
 from .ladder import ladder
 from .predict import predict
@@ -26,6 +27,7 @@ def main() -> None:
     Train 784-16-16-10 on built-in digits:   neuro train
     See which backends run here:              neuro backends
     Check that all backends agree:            neuro agree
+    See why they still end apart:             neuro drift
     Climb the performance ladder:             neuro ladder
     Measure backends over sizes:              neuro bench
     """
@@ -33,3 +35,4 @@ def main() -> None:
 
 for command in (train, evaluate, backends, agree, ladder, bench, show, predict):
     main.add_command(command)
+main.add_command(drift_command, name="drift")
