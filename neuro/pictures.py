@@ -115,6 +115,36 @@ def neuron_tile(weights: np.ndarray, bias: float, scale: float, bias_scale: floa
     return np.concatenate([grid, gap, bar], axis=1)
 
 
+# Digits as 3×5 pixel glyphs, row by row ('#' is ink), for the neuron numbers above a mosaic's tiles: pure
+# NumPy, so the same picture on every machine, whatever fonts it has.
+DIGIT_GLYPHS = {
+    "0": ("###", "#.#", "#.#", "#.#", "###"),
+    "1": (".#.", "##.", ".#.", ".#.", "###"),
+    "2": ("###", "..#", "###", "#..", "###"),
+    "3": ("###", "..#", ".##", "..#", "###"),
+    "4": ("#.#", "#.#", "###", "..#", "..#"),
+    "5": ("###", "#..", "###", "..#", "###"),
+    "6": ("###", "#..", "###", "#.#", "###"),
+    "7": ("###", "..#", ".#.", ".#.", ".#."),
+    "8": ("###", "#.#", "###", "#.#", "###"),
+    "9": ("###", "#.#", "###", "..#", "###"),
+}
+CAPTION_INK = (224, 224, 224)
+
+
+def caption(number: int, width: int, scale: int) -> np.ndarray:
+    """A strip `width` pixels wide with `number` written at its left in `scale`-pixel squares, on grey."""
+    glyphs = [np.array([[c == "#" for c in row] for row in DIGIT_GLYPHS[d]]) for d in str(number)]
+    spaced = [np.pad(g, ((0, 0), (0, 1))) for g in glyphs]  # a column of space after each digit
+    ink = np.pad(np.concatenate(spaced, axis=1), ((1, 1), (1, 0)))  # a row above and below, a column before
+    strip = np.empty((ink.shape[0] * scale, width, 3), dtype=np.uint8)
+    strip[:] = PAD
+    text = upscale(np.where(ink[..., np.newaxis], np.uint8(CAPTION_INK), np.uint8(PAD)), scale)
+    shown = min(width, text.shape[1])
+    strip[:, :shown] = text[:, :shown]
+    return strip
+
+
 def mosaic(tiles: list[np.ndarray], columns: int | None = None, gutter: int = 2) -> np.ndarray:
     """Tiles of equal size laid out row by row, `columns` per row (default near-square), on a grey ground."""
     if not tiles:
@@ -141,6 +171,7 @@ def layer_picture(weights: np.ndarray, biases: np.ndarray, neurons: list[int] | 
                   per: str = "layer", pixel: int | None = None) -> np.ndarray:
     """The picture of a layer: each chosen neuron's tile (`neuron_tile`), as a mosaic when there are several.
 
+    In a mosaic each tile has its neuron's number above it (for the output layer, the digit it stands for).
     `weights` is the layer's (n_out, n_in) matrix, `biases` its (n_out,) vector. Weights are scaled per layer
     or per neuron (`per`); bias bars are always scaled by the largest |bias| of the layer.
     """
@@ -155,4 +186,7 @@ def layer_picture(weights: np.ndarray, biases: np.ndarray, neurons: list[int] | 
              for k in neurons]
     if len(tiles) == 1:
         return tiles[0]
-    return mosaic(tiles, gutter=max(2, tiles[0].shape[0] // 28))
+    height, width = tiles[0].shape[:2]
+    scale = max(1, height // 40)
+    labelled = [np.concatenate([caption(k, width, scale), tile]) for k, tile in zip(neurons, tiles)]
+    return mosaic(labelled, gutter=max(2, height // 28))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from neuro import NeuroError
 from neuro.bench import BenchResult
 from neuro.images import centre_of_mass, centred_digit, read_digit
-from neuro.pictures import PAD, bias_bar, grid_shape, layer_picture, signed_rgb
+from neuro.pictures import CAPTION_INK, PAD, bias_bar, caption, grid_shape, layer_picture, signed_rgb
 from neuro.plots import plot_ladder, plot_training, save_png
 from neuro.terminal import half_block_lines, ramp_lines, sign_lines, tiled, use_color, visible_width
 from neuro.training import EpochReport
@@ -60,10 +60,14 @@ def test_a_first_layer_picture_has_one_28x28_tile_per_neuron_with_the_known_colo
     weights[1, 28 * 27] = 0.5  # neuron 1, bottom-left pixel: half as bright
     biases = np.array([2.0, -1.0, 0.0])
     picture = layer_picture(weights, biases, pixel=4)
-    # a tile: 28×4 pixels of grid, a 4-pixel gap, a 4-pixel bias bar; 2×2 tiles with 4-pixel gutters
-    tile_w, tile_h, gutter = 112 + 4 + 4, 112, 4
-    assert picture.shape == (2 * tile_h + 3 * gutter, 2 * tile_w + 3 * gutter, 3)
-    top, left = gutter, gutter
+    # a tile: 28×4 pixels of grid, a 4-pixel gap, a 4-pixel bias bar, under a caption 7 glyph pixels of 2 high;
+    # 2×2 tiles with 4-pixel gutters
+    tile_w, tile_h, caption_h, gutter = 112 + 4 + 4, 112, 14, 4
+    assert picture.shape == (2 * (caption_h + tile_h) + 3 * gutter, 2 * tile_w + 3 * gutter, 3)
+    assert (picture[gutter : gutter + caption_h, gutter : gutter + tile_w] == caption(0, tile_w, 2)).all()
+    below = gutter + caption_h + tile_h + gutter
+    assert (picture[below : below + caption_h, gutter : gutter + tile_w] == caption(2, tile_w, 2)).all()
+    top, left = gutter + caption_h, gutter
     assert tuple(picture[top, left]) == GREEN and tuple(picture[top + 3, left + 3]) == GREEN
     assert tuple(picture[top, left + 27 * 4]) == RED
     assert tuple(picture[top + 4, left]) == BLACK  # a zero weight
@@ -73,6 +77,16 @@ def test_a_first_layer_picture_has_one_28x28_tile_per_neuron_with_the_known_colo
     assert tuple(picture[top + tile_h - 1, bar_0]) == GREEN and tuple(picture[top, bar_0]) == GREEN  # full bar
     bar_1 = left_1 + 112 + 4
     assert tuple(picture[top + tile_h - 1, bar_1]) == RED and tuple(picture[top, bar_1]) == PAD  # half a bar
+
+
+def test_captions_write_each_number_in_its_own_glyphs():
+    def ink(number: int) -> np.ndarray:
+        return (caption(number, 40, 1) == CAPTION_INK).all(axis=-1)
+
+    assert ink(8).sum() == 13 and ink(1).sum() == 8  # the glyphs' '#' cells, at one pixel each
+    assert ink(10).sum() == ink(1).sum() + ink(0).sum()
+    assert not (ink(6) == ink(9)).all()
+    assert caption(7, 40, 3).shape == (21, 40, 3)  # 5 rows of glyph and a row above and below, 3 pixels each
 
 
 def test_per_neuron_scaling_makes_each_neurons_strongest_weight_full_bright():
