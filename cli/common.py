@@ -79,6 +79,13 @@ class _Null:
 class NeuroGroup(click.Group):
     """A click group whose commands report a NeuroError as one line `Error: ...` and exit with status 1."""
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands with the whole first line of their help: click would cut it to the terminal's width."""
+        rows = [(name, self.get_command(ctx, name).get_short_help_str(limit=1000)) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
