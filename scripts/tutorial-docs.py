@@ -152,7 +152,7 @@ STEPS = [
     Step("evaluate", [f"{NEURO} evaluate model.npz {LOOPS}"]),
     Step("mistakes", ["python mistakes.py"]),
     Step("mistake", [f"{NEURO} predict model.npz --index {{first_mistake}} {LOOPS}"],
-         trims=[cut(r"^Input", r"^Output")]),
+         trims=[cut(r"^Layer 1", r"^Output")]),
     Step("predict-json", [f"{NEURO} predict model.npz --index 3 {LOOPS} --json"], trims=[short_json]),
     Step("seven", ["python draw7.py", f"{NEURO} predict model.npz seven.png {LOOPS}"],
          trims=[as_is, cut(r"^Layer 1", r"^Output")]),
@@ -181,8 +181,8 @@ VALUES = {
     "accuracy": ("evaluate", r"Test accuracy (\d+\.\d+%)"),
     "n_mistakes": ("mistakes", r"^(\d+) of \d+ test images"),
     "first_mistake": ("mistakes", r"the first: test image (\d+)"),
-    "first_mistake_label": ("mistakes", r"the first: test image \d+, a (\d)"),
-    "first_mistake_answer": ("mistakes", r"the first: test image \d+, a \d that the network reads as (\d)"),
+    "first_mistake_label": ("mistakes", r"the first: test image \d+, labelled (\d)"),
+    "first_mistake_answer": ("mistakes", r"the first: test image \d+, labelled \d, read as (\d)"),
     "thin_seven_answer": ("seven", r"The network says (\d)"),
     "thin_seven_confidence": ("seven", r"The network says \d with confidence (\d+\.\d+%)"),
     "thick_seven_answer": ("seven-thick", r"The network says (\d)"),
@@ -230,8 +230,16 @@ STORIES = [
      lambda v: float(v["outer_pixel"]) < float(v["center_pixel"])),
     ("section 5: the weights of the outer rows moved less than those of the centre",
      lambda v: float(v["outer_moved"]) < float(v["center_moved"])),
+    ("section 5: the neuron whose weights moved least moved by less than 0.1 on average",
+     lambda v: float(v["least_moved_by"]) < 0.1),
+    ("section 5: the neuron whose weights moved least is the steadiest, with a standard deviation under 0.1",
+     lambda v: v["least_moved"] == v["steadiest"] and float(v["steadiest_std"]) < 0.1),
+    ("section 5: every hidden neuron is off or on for at least three images in four",
+     lambda v: int(v["switch_low"].rstrip("%")) >= 75),
     ("section 6: the network gets some test images wrong", lambda v: int(v["n_mistakes"]) > 0),
-    ("section 6: the thick 7 is read as a 7", lambda v: v["thick_seven_answer"] == "7"),
+    ("section 6: the thick 7 is read as a 7, the thin one less surely",
+     lambda v: v["thick_seven_answer"] == "7" and (v["thin_seven_answer"] != "7" or float(
+         v["thin_seven_confidence"].rstrip("%")) < float(v["thick_seven_confidence"].rstrip("%")))),
 ]
 
 
@@ -260,10 +268,12 @@ def run_command(command: str, scratch: Path, env: dict) -> str:
     argv = shlex.split(command)
     argv = neuro_command() + argv[1:] if argv[0] == NEURO else [sys.executable] + argv[1:] if argv[0] == "python" \
         else argv
-    result = subprocess.run(argv, cwd=scratch, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Bytes, not text mode: text mode would turn every `\r` into a line break.
+    result = subprocess.run(argv, cwd=scratch, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = result.stdout.decode("utf-8", errors="replace")
     if result.returncode != 0:
-        raise StepFailed(f"`{command}` exited with status {result.returncode}:\n{result.stdout}")
-    return as_shown(result.stdout, scratch, Path(env["NEURO_DATA_DIR"]))
+        raise StepFailed(f"`{command}` exited with status {result.returncode}:\n{output}")
+    return as_shown(output, scratch, Path(env["NEURO_DATA_DIR"]))
 
 
 def pick(name: str, output: str) -> str:
