@@ -328,7 +328,9 @@ def machine_line(seconds: float) -> str:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (f"These outputs were made on {datetime.date.today().isoformat()} by `python scripts/tutorial-docs.py` "
             f"(from an empty data cache, in {seconds:.0f} s) on {cpu} ({cores} cores, {platform.system()}), "
-            f"Python {platform.python_version()}, NumPy {numpy.__version__}, Numba {numba.__version__}.")
+            f"Python {platform.python_version()}, NumPy {numpy.__version__}, Numba {numba.__version__}. The seconds "
+            f"and samples per second, and which backends run, are this machine's; everything else is the same on "
+            f"every machine.")
 
 
 def render(text: str, outputs: dict[str, str], values: dict[str, str], machine: str | None) -> str:
