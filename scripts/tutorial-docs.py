@@ -106,13 +106,17 @@ def last_epoch_only(output: str) -> str:
 def short_json(output: str) -> str:
     """The last line (one JSON object) with every list shortened to its first two numbers and a `…`."""
     *before, last = output.split("\n")
+    try:
+        parsed = json.loads(last)
+    except json.JSONDecodeError as error:
+        raise StepFailed(f"the last line is not one JSON object ({error}):\n{output}") from None
 
     def short(value):
         if isinstance(value, list):
             return [short(v) for v in value[:2]] + ([CUT] if len(value) > 2 else [])
         return {k: short(v) for k, v in value.items()} if isinstance(value, dict) else value
 
-    text = json.dumps(short(json.loads(last)), ensure_ascii=False)
+    text = json.dumps(short(parsed), ensure_ascii=False)
     return "\n".join([*before, text.replace(f'"{CUT}"', CUT)])
 
 
@@ -122,12 +126,12 @@ class Step:
 
     name: str
     commands: list[str]
-    trims: list[Callable[[str], str]] = field(default_factory=list)  # one per command; the last repeats
+    trims: list[Callable[[str], str]] = field(default_factory=list)  # per command, in order; missing: as_is
     pictures: list[str] = field(default_factory=list)  # files the commands write, copied into docs/images/
     machine: bool = False  # what it prints depends on the machine: not rerun by --check
 
     def trim(self, index: int) -> Callable[[str], str]:
-        return self.trims[min(index, len(self.trims) - 1)] if self.trims else as_is
+        return self.trims[index] if index < len(self.trims) else as_is
 
 
 NEURO = "neuro"
@@ -193,9 +197,12 @@ VALUES = {
 EPOCH = re.compile(r"^Epoch +(\d+)/\d+:.*?(\d+\.\d+)%.*?cost (\d+\.\d+)", re.M)
 
 
-def series(numbers: list[int]) -> str:
+def epochs_named(numbers: list[int]) -> str:
+    """[3, 5, 8] -> "epochs 3, 5 and 8"; [3] -> "epoch 3"; [] -> "no epoch"."""
     words = [str(n) for n in numbers]
-    return "none" if not words else words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    if len(words) < 2:
+        return f"epoch {words[0]}" if words else "no epoch"
+    return "epochs " + ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def epochs(output: str) -> list[tuple[int, float, float]]:
@@ -211,8 +218,8 @@ def epoch_values(output: str) -> dict[str, str]:
     run = epochs(output)
     pairs = list(zip(run, run[1:]))
     return {"first_accuracy": f"{run[0][1]:.2f}%", "best_accuracy": f"{max(e[1] for e in run):.2f}%",
-            "accuracy_drops": series([b[0] for a, b in pairs if b[1] < a[1]]),
-            "cost_rises": series([b[0] for a, b in pairs if b[2] > a[2]])}
+            "accuracy_drops": epochs_named([b[0] for a, b in pairs if b[1] < a[1]]),
+            "cost_rises": epochs_named([b[0] for a, b in pairs if b[2] > a[2]])}
 
 
 def last_accuracy(output: str) -> dict[str, str]:
@@ -226,7 +233,7 @@ DERIVED = {"train": (epoch_values, ["first_accuracy", "best_accuracy", "accuracy
 # What the tutorial's prose says of the values, checked on every run: (what it claims, the claim).
 STORIES = [
     ("section 7: the accuracy falls in some epoch (the wobbles)",
-     lambda v: v["accuracy_drops"] != "none"),
+     lambda v: v["accuracy_drops"] != "no epoch"),
     ("section 5: the outer rows of the images are darker than the centre",
      lambda v: float(v["outer_pixel"]) < float(v["center_pixel"])),
     ("section 5: the weights of the outer rows moved less than those of the centre",
@@ -302,7 +309,10 @@ def run_steps(text: str, scratch: Path, skip_machine: bool) -> tuple[dict[str, s
         for index, template in enumerate(step.commands):
             command = template.format(**values)
             print(f"$ {command}", flush=True)
-            output = step.trim(index)(run_command(command, scratch, env))
+            try:
+                output = step.trim(index)(run_command(command, scratch, env))
+            except StepFailed as failure:
+                raise StepFailed(f"step {step.name!r}, `{command}`: {failure}") from None
             shown.append(f"$ {command}" + (f"\n{output}" if output else ""))
         output = "\n".join(shown)
         outputs[step.name] = f"```console\n{output}\n```"
