@@ -13,15 +13,16 @@ characters instead of colour (NO_COLOR). Then it rewrites the tutorial's markers
 - `<!-- file: NAME -->` right above a fenced code block: before any step runs, that code is written to NAME in
   the scratch folder, so the Python a step runs (`python NAME`) is the code the tutorial shows.
 - `<!-- value: NAME -->...<!-- end: value -->` inside a sentence: a value that VALUES picks from a step's
-  output (a neuron, an image, an accuracy), so that prose pointing at one cannot drift from the output. A
-  value is picked as soon as its step has run, and later commands may use it (`--index {first_mistake}`).
-  A value that cannot be found, or a story of STORIES that no longer holds, stops the script with a message
-  that names it; nothing is written then.
+  output by a regular expression, or DERIVED computes from it (a neuron, an image, an accuracy), so that
+  prose pointing at one cannot drift from the output. A value is picked as soon as its step has run, and
+  later commands may use it (`--index {first_mistake}`). A value that cannot be found, or a story of STORIES
+  that no longer holds, stops the script with a message that names it; nothing is written then.
 - `<!-- generated: tutorial-machine -->`: the machine, the library versions and the date that made them.
 
 Every other block (the ladder's, written by scripts/ladder-docs.py; `serve-screenshot`, which no step here
 writes) is left exactly as it is. The pictures the commands write (`--out`, `--plot`) are copied into
-docs/images/ under the same names.
+docs/images/ under the same names. A new step is a Step in STEPS and a `run: NAME` block where its output
+belongs; the script refuses to run while the two do not match.
 
 What differs from machine to machine, and what --check therefore ignores: the seconds and samples per second
 of every output (TIMING turns them into placeholders, in the docs and in the new output alike, and nothing
@@ -30,10 +31,10 @@ other character is deterministic: the data are the same bytes everywhere, and th
 predicts with the numba-loops backend, whose sums run in the order they are written (numpy's BLAS chooses its
 summation order by processor, so numpy's accuracies differ in the last digits from machine to machine).
 
---check reruns every step but the machine's (in a fresh scratch folder and data cache; about a minute here,
-less with a warm Numba cache), compares the tutorial it would write with docs/tutorial.md, and exits 1 with a
-unified diff when they differ. It writes nothing, pictures included. --keep DIR runs in DIR (which must be
-empty or absent) and keeps it, to look at what the commands wrote.
+--check reruns every step but the machine's (in a fresh scratch folder and data cache), compares the
+tutorial it would write with docs/tutorial.md, and exits 1 with a unified diff when they differ. It writes
+nothing, pictures included. --keep DIR runs in DIR (which must be empty or absent) and keeps it, to look at
+what the commands wrote.
 """
 
 from __future__ import annotations
