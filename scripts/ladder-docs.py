@@ -22,11 +22,12 @@ import datetime
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from docs_blocks import fill_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "docs" / "ladder.md", ROOT / "README.md", ROOT / "docs" / "tutorial.md"]
@@ -35,7 +36,6 @@ NEURO = [sys.executable, "-c", "from neuro.cli.main import main; main()"]
 CLASSIC, WIDE = "784,16,16,10", "784,1024,1024,10"
 WIDE_RUNGS = "numpy,numba-tiles,numba-team,numba"
 RUNG_GAIN = 1.2
-BLOCK = re.compile(r"(<!-- generated: (?P<name>[^>]+?) -->\n)(?P<body>.*?)(<!-- end: (?P=name) -->)", re.S)
 
 
 def neuro_json(*args: str, env: dict | None = None) -> dict:
@@ -235,12 +235,10 @@ def rewrite(blocks: dict[str, str], check: bool) -> bool:
     for path in FILES:
         text = path.read_text()
 
-        def fill(match: re.Match) -> str:
-            name = match["name"].strip()
-            body = code_excerpt(name[len("code:"):]) if name.startswith("code:") else blocks.get(name)
-            return match.group(0) if body is None else f"{match.group(1)}{body}\n{match.group(4)}"
+        def body_for(name: str) -> str | None:
+            return code_excerpt(name[len("code:"):]) if name.startswith("code:") else blocks.get(name)
 
-        new = BLOCK.sub(fill, text)
+        new = fill_blocks(text, body_for)
         if new != text:
             stale = True
             if not check:
