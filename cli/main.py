@@ -13,6 +13,7 @@ from .common import NeuroGroup
 from .evaluate import evaluate
 from .ladder import ladder
 from .predict import predict
+from .serve import serve
 from .show import show
 from .train import train
 
@@ -28,8 +29,9 @@ def main() -> None:
     Check that all backends agree:            neuro agree
     Climb the performance ladder:             neuro ladder
     Measure backends over sizes:              neuro bench
+    Draw a digit, watch the network think:    neuro serve
     """
 
 
-for command in (train, evaluate, backends, agree, ladder, bench, show, predict):
+for command in (train, evaluate, backends, agree, ladder, bench, show, predict, serve):
     main.add_command(command)
