@@ -17,9 +17,14 @@ from neuro.model import load_model, save_model
 from neuro.network import INITS, Network
 from neuro.training import EpochReport, TrainingSettings, check_fits
 
-from .common import CLASSIC_LAYERS, backend_option, info, parse_sizes, progress_bar
+from .common import CLASSIC_LAYERS, backend_option, parse_sizes, progress_bar
 
 DEFAULT_PORT = 8000
+
+
+def info(message: str) -> None:
+    """A line for the person at the terminal, on stderr: standard output holds only the `Serving on` line."""
+    click.echo(message, err=True)
 
 
 def recorded_data(saved) -> str | None:
@@ -142,7 +147,7 @@ def serve(model, port, host, backend, data, open_browser, live, layers, epochs, 
             dataset = load_dataset(spec)
             description = {"source": model}
         else:
-            from neuro.serve.quick import quick_model, quick_model_path, quick_samples
+            from neuro.serve.quick import QUICK_SETTINGS, quick_model, quick_model_path, quick_samples
 
             spec = data or "synthetic"
             dataset = load_dataset(spec)
@@ -151,7 +156,8 @@ def serve(model, port, host, backend, data, open_browser, live, layers, epochs, 
                 info(f"Training a quick model on {spec} (once; it is cached in {quick_model_path(spec).parent})")
             with progress_bar(quick_samples(dataset), "Quick model", show=not cached) as bar:
                 saved, path = quick_model(dataset, spec, on_batch=bar.update)
-            description = {"source": f"quick model {path}"}
+            description = {"source": f"a quick model ({QUICK_SETTINGS.epochs} epochs on {spec})"}
+            info(f"The quick model: {path}")
         weights, biases, dtype = saved.weights, saved.biases, dtype or saved.dtype
 
     served = ServedNetwork(weights, biases, backend_instance, dtype or "float64",
@@ -165,6 +171,8 @@ def serve(model, port, host, backend, data, open_browser, live, layers, epochs, 
             saved_note = f", saved to {save_path}" if save_path else ""
             info(f"Epoch {report.epoch:>3}/{epochs}: test accuracy {report.test_accuracy:7.2%}, "
                  f"cost {report.test_cost:.4f}, {report.seconds:.2f} s{saved_note}")
+            if report.epoch == epochs:
+                info("Training done; the page shows the trained network until Ctrl-C.")
 
         training = LiveTraining(network, dataset, settings, served, on_epoch=on_epoch)
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from neuro.serve.strokes import pad_strokes, test_digit_strokes
+from neuro.serve.strokes import pad_strokes, synthetic_test_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def main() -> None:
             page.goto(url)
             page.wait_for_selector('#network .neuron[data-layer="1"]')
             box = page.locator("#pad").bounding_box()
-            _, lines = test_digit_strokes(args.index)
+            _, lines = synthetic_test_strokes(args.index)
             for stroke in pad_strokes(lines, box["x"], box["y"], box["width"]):
                 page.mouse.move(*stroke[0])
                 page.mouse.down()

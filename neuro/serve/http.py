@@ -35,6 +35,7 @@ class PageServer(ThreadingHTTPServer):
     """A threaded HTTP server holding the API and the page's files; one thread per request."""
 
     daemon_threads = True
+    request_queue_size = 64  # connections waiting to be accepted: a page (or a test) may open many at once
 
     def __init__(self, address: tuple[str, int], api: Api) -> None:
         self.api = api

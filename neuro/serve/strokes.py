@@ -16,16 +16,16 @@ from neuro.data.synthetic import STROKES, Writers, jitter_strokes, sample_stroke
 
 
 @lru_cache(maxsize=1)
-def test_writers(n_test: int = 10000, seed: int = 0) -> Writers:
+def synthetic_test_writers(n_test: int = 10000, seed: int = 0) -> Writers:
     """The writers of the synthetic test set of `load_synthetic(n_test=n_test, seed=seed)`."""
     _, test_sequence = np.random.SeedSequence(seed).spawn(2)
     test_seed = int(test_sequence.generate_state(1, np.uint64)[0])
     return Writers.draw(np.random.default_rng(test_seed), n_test)
 
 
-def test_digit_strokes(index: int) -> tuple[int, list[np.ndarray]]:
+def synthetic_test_strokes(index: int) -> tuple[int, list[np.ndarray]]:
     """The label of synthetic test image `index` and its strokes, each an array (k, 2) of (x, y) in pixels."""
-    writer = test_writers()[index : index + 1]
+    writer = synthetic_test_writers()[index : index + 1]
     digit = int(writer.labels[0])
     variants = STROKES[digit]
     _, strokes = variants[int(variant_of(variants, writer.variant_u)[0])]
@@ -36,7 +36,7 @@ def test_digit_strokes(index: int) -> tuple[int, list[np.ndarray]]:
     return digit, lines
 
 
-def pad_strokes(lines: list[np.ndarray], left: float, top: float, width: float, step: int = 2) -> list[np.ndarray]:
+def pad_strokes(lines: list[np.ndarray], left: float, top: float, width: float, step: int = 4) -> list[np.ndarray]:
     """The strokes in page coordinates on a pad at (left, top), `width` wide (for 28 pixels): every `step`th point
     of each stroke and its last, for the mouse to move through."""
     scale = width / 28

@@ -21,6 +21,8 @@ const state = {
   trainingVersion: -1,
   neurons: [],             // neurons[l][j]: the element of neuron j of layer l (0 = input)
   outputs: [],             // the output rows
+  layerWeights: [],        // layerWeights[l]: the weight matrix into layer l (for the wires), l >= 2
+  lastLayers: null,        // the activations shown, for redrawing the wires
 };
 
 // ---- talking to the server ---------------------------------------------------------------------------------
@@ -69,6 +71,9 @@ function buildNetwork(sizes) {
   }
   const network = $("network");
   network.textContent = "";
+  const wires = document.createElement("canvas");
+  wires.id = "wires";
+  network.appendChild(wires);
   const last = sizes.length - 1;
   for (let l = 1; l <= last; l++) {
     const column = document.createElement("div");
@@ -134,6 +139,8 @@ function light(layers) {
       element.dataset.activation = layers ? a.toFixed(4) : "0";
     });
   });
+  state.lastLayers = layers;
+  drawWires();
   const outputs = layers ? layers[layers.length - 1] : null;
   const best = outputs ? outputs.indexOf(Math.max(...outputs)) : -1;
   state.outputs.forEach(({ row, bar, value }, j) => {
@@ -142,6 +149,59 @@ function light(layers) {
     value.textContent = outputs ? outputs[j].toFixed(3) : "–";
   });
 }
+
+// The connections between the hidden layers and to the outputs, as in the classic picture: each line is green
+// for a positive weight and red for a negative one, and as opaque as what it carries, activation × weight,
+// over the largest of its layer (with no drawing, as opaque as the weight alone).
+function drawWires() {
+  const canvas = $("wires");
+  const network = $("network");
+  if (!canvas || state.layerWeights.length === 0) return;
+  const width = network.scrollWidth, height = network.scrollHeight;
+  if (canvas.width !== width || canvas.height !== height) { canvas.width = width; canvas.height = height; }
+  const context = canvas.getContext("2d");
+  context.clearRect(0, 0, width, height);
+  const origin = network.getBoundingClientRect();
+  const centre = (element, side) => {
+    const box = element.getBoundingClientRect();
+    return [box.left - origin.left + network.scrollLeft + (side > 0 ? box.width : 0),
+      box.top - origin.top + network.scrollTop + box.height / 2];
+  };
+  for (let l = 2; l < state.neurons.length; l++) {
+    const weights = state.layerWeights[l];
+    if (!weights) continue;
+    const before = state.lastLayers ? state.lastLayers[l - 1] : null;
+    const carried = weights.map((row) => row.map((w, k) => w * (before ? before[k] : 1)));
+    const scale = Math.max(1e-12, ...carried.map((row) => Math.max(...row.map(Math.abs))));
+    // Lines leave a layer at its right edge and reach the next at its left (a wide layer has several columns);
+    // the output rows' digits stand left of their neurons.
+    const last = l === state.neurons.length - 1;
+    const from = state.neurons[l - 1].map((e) => centre(e, 1));
+    const to = state.neurons[l].map((e, j) => centre(last ? state.outputs[j].row : e, -1));
+    const right = Math.max(...from.map((p) => p[0])), left = Math.min(...to.map((p) => p[0]));
+    const density = Math.min(1, 32 / from.length);  // many lines: each one fainter
+    context.lineWidth = 1;
+    carried.forEach((row, j) => row.forEach((value, k) => {
+      const alpha = density * (before ? 0.9 : 0.35) * Math.abs(value) / scale;
+      if (alpha < 0.02) return;
+      context.strokeStyle = value > 0 ? `rgba(64,192,87,${alpha})` : `rgba(240,62,62,${alpha})`;
+      context.beginPath();
+      context.moveTo(right, from[k][1]);
+      context.lineTo(left, to[j][1]);
+      context.stroke();
+    }));
+  }
+}
+
+async function loadWires() {
+  const sizes = state.model.sizes;
+  for (let l = 2; l < sizes.length; l++) {
+    const { ok, payload } = await api(`weights?layer=${l}`);
+    if (ok) state.layerWeights[l] = payload.weights;
+  }
+  drawWires();
+}
+window.addEventListener("resize", drawWires);
 
 function showAnswer(result, verdictText, verdictClass) {
   light(result.activations);
@@ -447,6 +507,7 @@ async function pollTraining() {
   if (p.version !== state.trainingVersion) {
     state.trainingVersion = p.version;
     await drawGallery();
+    await loadWires();
     await showWeights();
     if (state.showing === "drawing" && !state.inFlight) { setBusy(true); sendDrawing(); }
     else if (state.showing === "test") await showTest(state.testPosition);
@@ -470,6 +531,7 @@ async function start() {
   $("backend").textContent = model.backend;
   buildNetwork(model.sizes);
   light(null);
+  await loadWires();
   if (model.training) { $("training-card").hidden = false; pollTraining(); }
 }
 
