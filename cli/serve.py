@@ -105,11 +105,7 @@ def serve(model, port, host, backend, data, open_browser, live, layers, epochs, 
       neuro serve --port 0                      # any free port (the URL line says which)
     """
     from neuro.plots import require_pillow
-    from neuro.serve.api import Api
     from neuro.serve.http import PageServer
-    from neuro.serve.live import LiveTraining
-    from neuro.serve.served import ServedNetwork, TestImages
-    from neuro.serve.turns import TurnLock
 
     require_pillow()  # the drawing is centred as `neuro predict` centres an image: with Pillow
     if model is not None and live:
@@ -120,6 +116,26 @@ def serve(model, port, host, backend, data, open_browser, live, layers, epochs, 
         click.echo(f"Warning: --host {host} is not a loopback address: anyone who can reach this machine on port "
                    f"{port} can use the page.", err=True)
     backend_instance = get_backend(backend)
+    try:  # take the port now: a busy port is an error before any data is loaded or model trained
+        server = PageServer((host, port))
+    except OSError as error:
+        raise NeuroError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    try:
+        _serve(server, backend_instance, model=model, data=data, open_browser=open_browser, live=live,
+               layers=layers, epochs=epochs, batch_size=batch_size, eta=eta, cost=cost, init=init, seed=seed,
+               limit=limit, dtype=dtype, save_path=save_path)
+    finally:
+        server.server_close()
+
+
+def _serve(server, backend_instance, *, model, data, open_browser, live, layers, epochs, batch_size, eta, cost, init,
+           seed, limit, dtype, save_path) -> None:
+    """Load or train the network, print the URL, and answer requests until Ctrl-C."""
+    from neuro.serve.api import Api
+    from neuro.serve.live import LiveTraining
+    from neuro.serve.served import ServedNetwork, TestImages
+    from neuro.serve.turns import TurnLock
+
     turns = TurnLock()
     training = None
 
@@ -176,10 +192,7 @@ def serve(model, port, host, backend, data, open_browser, live, layers, epochs, 
 
         training = LiveTraining(network, dataset, settings, served, on_epoch=on_epoch)
 
-    try:
-        server = PageServer((host, port), Api(served, description, training))
-    except OSError as error:
-        raise NeuroError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    server.api = Api(served, description, training)
     click.echo(f"Serving on {server.url}")
     sys.stdout.flush()
     info(f"{served.sizes} on the {backend_instance.name} backend ({served.dtype}); {description['source']}; "
@@ -195,4 +208,3 @@ def serve(model, port, host, backend, data, open_browser, live, layers, epochs, 
     finally:
         if training is not None:
             training.stop()
-        server.server_close()

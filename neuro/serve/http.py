@@ -37,8 +37,8 @@ class PageServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64  # connections waiting to be accepted: a page (or a test) may open many at once
 
-    def __init__(self, address: tuple[str, int], api: Api) -> None:
-        self.api = api
+    def __init__(self, address: tuple[str, int], api: Api | None = None) -> None:
+        self.api = api  # may be set after binding, before serve_forever: the port is taken before long work
         self.files = static_files()
         super().__init__(address, PageHandler)
 

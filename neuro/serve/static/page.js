@@ -485,7 +485,9 @@ async function drawGallery() {
   if (!ok) return;
   const gallery = $("gallery");
   gallery.textContent = "";
-  payload.weights.slice(0, 64).forEach((weights, j) => {
+  const shown = Math.min(64, payload.weights.length);
+  $("gallery-note").textContent = shown < payload.weights.length ? `(the first ${shown} of ${payload.weights.length})` : "";
+  payload.weights.slice(0, shown).forEach((weights, j) => {
     const canvas = weightCanvas(weights, payload.shape, payload.scale, 56);
     canvas.title = `layer 1, neuron ${j}: click for its weights`;
     canvas.addEventListener("click", () => selectNeuron(1, j));
