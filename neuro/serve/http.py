@@ -9,6 +9,7 @@ so nothing but those files can ever be sent.
 from __future__ import annotations
 
 import json
+import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -41,6 +42,11 @@ class PageServer(ThreadingHTTPServer):
         self.api = api  # may be set after binding, before serve_forever: the port is taken before long work
         self.files = static_files()
         super().__init__(address, PageHandler)
+
+    def handle_error(self, request, client_address) -> None:
+        """A browser that went away mid-answer (a closed tab) is no error worth a traceback; others are."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:

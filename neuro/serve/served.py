@@ -138,8 +138,8 @@ class ServedNetwork:
 
     # --- the test-set browser ------------------------------------------------------------------------------
 
-    def _mistakes_first(self) -> tuple[np.ndarray, int]:
-        """The browsed test images' indices, the network's mistakes first, and how many mistakes there are.
+    def _mistakes_first(self) -> tuple[np.ndarray, int, int]:
+        """The browsed test images' indices, the network's mistakes first, how many mistakes, and after which epoch.
 
         Worked out once per epoch of training (once in all for a saved model), so that stepping through the
         list does not reshuffle it under the learner's feet while a training epoch runs.
@@ -151,12 +151,12 @@ class ServedNetwork:
             wrong = predictions != self.test.labels
             order = np.concatenate([np.flatnonzero(wrong), np.flatnonzero(~wrong)])
             self._order = (epoch, order, int(wrong.sum()))
-        _, order, mistakes = self._order
-        return order, mistakes
+        epoch, order, mistakes = self._order
+        return order, mistakes, epoch
 
     def browse(self, position: int) -> dict:
         """Test image number `position` of the mistakes-first list: label, answer and every layer's activations."""
-        order, mistakes = self._mistakes_first()
+        order, mistakes, epoch = self._mistakes_first()
         index = int(order[position])
         label = int(self.test.labels[index])
         answered = self.answer(self.test.images[index])
@@ -164,6 +164,7 @@ class ServedNetwork:
             "position": position,
             "count": len(order),
             "mistakes": mistakes,
+            "listed_after_epoch": epoch,
             "index": index,
             "label": label,
             "right": answered["answer"] == label,

@@ -443,8 +443,10 @@ async function showTest(position) {
     if (state.showing !== "test" || state.testPosition !== position) return;
     drawOnPad(payload.activations[0]);
     const t = payload;
-    const where = t.position < t.mistakes ? `mistake ${t.position + 1} of ${t.mistakes}` :
-      `${t.position + 1 - t.mistakes} of the ${t.count - t.mistakes} it gets right`;
+    // Under --train the list is made once per epoch; the answer shown is the network's of this moment.
+    const when = state.model.training ? ` after epoch ${t.listed_after_epoch}` : "";
+    const where = t.position < t.mistakes ? `mistake ${t.position + 1} of ${t.mistakes}${when}` :
+      `${t.position + 1 - t.mistakes} of the ${t.count - t.mistakes} it got right${when}`;
     $("test-info").innerHTML = `Test image <b>#${t.index}</b> of ${t.data} (${where}): label <b>${t.label}</b>, ` +
       `the network says <b>${t.answer}</b>.`;
     showAnswer(t, t.right ? `Right: the label is ${t.label}.` : `Wrong: the label is ${t.label}.`,
