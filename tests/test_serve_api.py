@@ -20,8 +20,10 @@ import pytest
 from serve_under_test import page_server, served_network, stroke_drawing
 
 from neuro.data import Dataset
+from neuro.data.idx import write_idx
+from neuro.data.paths import cache_dir
 from neuro.images import centred_digit
-from neuro.model import save_model
+from neuro.model import load_model, save_model
 from neuro.network import Network
 from neuro.serve.api import MAX_BODY
 from neuro.serve.live import LiveTraining
@@ -280,35 +282,91 @@ def test_stopping_the_server_stops_the_training_between_steps(test_set):
 
 # ---- the command -------------------------------------------------------------------------------------------
 
-def test_neuro_serve_prints_its_url_at_once_and_stops_on_ctrl_c(tmp_path, network):
-    model = tmp_path / "model.npz"
-    save_model(network, model)
-    neuro = Path(sys.executable).parent / "neuro"
-    env = dict(os.environ, NEURO_DATA_DIR=str(tmp_path))
-    # A data folder of four tiny IDX files would do as well; a model that records no data set browses synthetic,
-    # whose generation this test need not wait for: --data points at the folder the CLI tests use.
-    folder = tmp_path / "digits"
-    folder.mkdir()
-    from test_cli import write_idx  # the CLI tests' writer of MNIST-format files
-
+@pytest.fixture(scope="module")
+def digit_folder(tmp_path_factory):
+    """A tiny MNIST-format folder (200 training, 20 test images of random pixels): no data to generate."""
+    folder = tmp_path_factory.mktemp("digits")
     rng = np.random.default_rng(0)
-    for prefix, n in (("train", 20), ("t10k", 20)):
+    for prefix, n in (("train", 200), ("t10k", 20)):
         write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
         write_idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n, dtype=np.uint8))
-    process = subprocess.Popen([str(neuro), "serve", str(model), "--port", "0", "--data", str(folder)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return folder
+
+
+def start_neuro_serve(*arguments: str, data_dir: Path) -> tuple[subprocess.Popen, int]:
+    """`neuro serve ARGUMENTS --port 0` running, and the port from the first line it printed (checked)."""
+    neuro = Path(sys.executable).parent / "neuro"
+    process = subprocess.Popen([str(neuro), "serve", *arguments, "--port", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=dict(os.environ, NEURO_DATA_DIR=str(data_dir)))
+    line = process.stdout.readline()
+    assert line.startswith("Serving on http://127.0.0.1:") and line.endswith("/\n"), (line, process.stderr.read())
+    return process, int(line.rsplit(":", 1)[1].strip("/\n"))
+
+
+def get_json(port: int, path: str) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path)
+    payload = json.loads(connection.getresponse().read())
+    connection.close()
+    return payload
+
+
+def ctrl_c(process: subprocess.Popen) -> str:
+    """Stop the command as a user does, and return what it wrote on stderr (checked: status 0, no traceback)."""
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0 and "Traceback" not in stderr and stdout == "", stderr
+    return stderr
+
+
+def test_neuro_serve_prints_its_url_at_once_and_stops_on_ctrl_c(tmp_path, network, digit_folder):
+    model = tmp_path / "model.npz"
+    save_model(network, model)
+    process, port = start_neuro_serve(str(model), "--data", str(digit_folder), data_dir=tmp_path)
     try:
-        line = process.stdout.readline()
-        assert line.startswith("Serving on http://127.0.0.1:") and line.endswith("/\n"), line
-        port = int(line.rsplit(":", 1)[1].strip("/\n"))
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        connection.request("GET", "/api/model")
-        model_info = json.loads(connection.getresponse().read())
-        assert model_info["sizes"] == SIZES and model_info["test_images"] == 20
+        model_info = get_json(port, "/api/model")
+        assert model_info["sizes"] == SIZES and model_info["test_images"] == 20 and not model_info["training"]
     finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0 and "Traceback" not in stderr, stderr
+        assert "Stopped." in ctrl_c(process)
+
+
+def test_neuro_serve_train_trains_in_the_background_and_saves_every_epoch(tmp_path, digit_folder):
+    saved = tmp_path / "live.npz"
+    process, port = start_neuro_serve("--train", "--epochs", "3", "--layers", "784,12,10", "--data",
+                                      str(digit_folder), "--save", str(saved), data_dir=tmp_path)
+    try:
+        progress = get_json(port, "/api/progress")
+        while not progress["finished"]:
+            progress = get_json(port, "/api/progress")
+        assert progress["epoch"] == 3 and progress["error"] is None and len(progress["accuracy"]) == 4
+        weights = get_json(port, "/api/weights?layer=1")
+    finally:
+        stderr = ctrl_c(process)
+    assert stderr.count(f"saved to {saved}") == 3
+    trained = load_model(saved)
+    assert trained.sizes == [784, 12, 10]
+    np.testing.assert_array_equal(trained.weights[0], weights["weights"])
+
+
+def test_the_quick_model_is_trained_once_and_cached_by_what_made_it(digit_folder, monkeypatch):
+    from neuro.data import load_dataset
+    from neuro.serve import quick
+
+    data = load_dataset(str(digit_folder))
+    path = quick.quick_model_path(str(digit_folder))
+    assert path.parent.parent == cache_dir() and "784-16-16-10-epochs10-batch10-eta3.0-quadratic-seed0" in path.name
+    assert quick.quick_model_path("synthetic").name.startswith("serve-synthetic-v")
+    assert quick.quick_model_path("mnist") != path != quick.quick_model_path(str(digit_folder) + "/other")
+    first, at = quick.quick_model(data, str(digit_folder))
+    assert at == path and path.is_file() and first.sizes == list(quick.QUICK_SIZES)
+
+    def no_training(*_args, **_kwargs):
+        raise AssertionError("the cached quick model was trained again")
+
+    monkeypatch.setattr(quick, "sgd", no_training)
+    again, _ = quick.quick_model(data, str(digit_folder))
+    for w, w_again in zip(first.weights, again.weights):
+        np.testing.assert_array_equal(w, w_again)
 
 
 @pytest.mark.parametrize("arguments, says", [
