@@ -130,56 +130,34 @@ def serve(model, port, host, backend, data, open_browser, live, layers, epochs, 
 
 def _serve(server, backend_instance, *, model, data, open_browser, live, layers, epochs, batch_size, eta, cost, init,
            seed, limit, dtype, save_path) -> None:
-    """Load or train the network, print the URL, and answer requests until Ctrl-C."""
+    """Load (or make) the network, print the URL, and answer requests until Ctrl-C."""
     from neuro.serve.api import Api
     from neuro.serve.live import LiveTraining
-    from neuro.serve.served import ServedNetwork, TestImages
+    from neuro.serve.served import ImagesToBrowse, ServedNetwork
     from neuro.serve.turns import TurnLock
-
-    turns = TurnLock()
-    training = None
 
     if live:
         settings = TrainingSettings(epochs=epochs, batch_size=batch_size, eta=eta, cost=cost, seed=seed).check()
         if save_path:
             check_save_path(save_path)
-        spec = data or "synthetic"
         network = Network(parse_sizes(layers), backend=backend_instance, dtype=dtype or "float64", seed=seed,
                           init=init)
-        if network.sizes[0] != N_PIXELS:
-            raise NeuroError(f"the page draws 28×28 digits: the input layer needs {N_PIXELS} neurons, "
-                             f"not {network.sizes[0]}")
+        check_draws_digits(network.sizes, "the network's")
+        spec = data or "synthetic"
         dataset = load_dataset(spec, limit=limit)
         check_fits(network, dataset)
         weights, biases = network.parameters()
-        description = {"source": f"training {network.sizes} live on {spec}"}
+        dtype = network.dtype
+        source = f"training {network.sizes} live on {spec}"
     else:
-        if model is not None:
-            saved = load_model(model)
-            if saved.sizes[0] != N_PIXELS:
-                raise NeuroError(f"the model's input layer has {saved.sizes[0]} neurons but the page draws "
-                                 f"28×28 = {N_PIXELS} pixels")
-            spec = data or recorded_data(saved) or "synthetic"
-            dataset = load_dataset(spec)
-            description = {"source": model}
-        else:
-            from neuro.serve.quick import QUICK_SETTINGS, quick_model, quick_model_path, quick_samples
-
-            spec = data or "synthetic"
-            dataset = load_dataset(spec)
-            cached = quick_model_path(spec).is_file()
-            if not cached:
-                info(f"Training a quick model on {spec} (once; it is cached in {quick_model_path(spec).parent})")
-            with progress_bar(quick_samples(dataset), "Quick model", show=not cached) as bar:
-                saved, path = quick_model(dataset, spec, on_batch=bar.update)
-            description = {"source": f"a quick model ({QUICK_SETTINGS.epochs} epochs on {spec})"}
-            info(f"The quick model: {path}")
+        saved, spec, dataset, source = _model_to_serve(model, data)
         weights, biases, dtype = saved.weights, saved.biases, dtype or saved.dtype
 
-    served = ServedNetwork(weights, biases, backend_instance, dtype or "float64",
-                           TestImages(spec, dataset.test_images, dataset.test_labels), turns)
+    served = ServedNetwork(weights, biases, backend_instance, dtype,
+                           ImagesToBrowse(spec, dataset.test_images, dataset.test_labels), TurnLock())
     served.answer(np.zeros(N_PIXELS))  # warms up (compiles) the backend's forward pass before the URL is shown
 
+    training = None
     if live:
         def on_epoch(report: EpochReport) -> None:
             if save_path:
@@ -192,11 +170,11 @@ def _serve(server, backend_instance, *, model, data, open_browser, live, layers,
 
         training = LiveTraining(network, dataset, settings, served, on_epoch=on_epoch)
 
-    server.api = Api(served, description, training)
+    server.api = Api(served, {"source": source}, training)
     click.echo(f"Serving on {server.url}")
     sys.stdout.flush()
-    info(f"{served.sizes} on the {backend_instance.name} backend ({served.dtype}); {description['source']}; "
-         f"test images from {spec}. Ctrl-C stops it.")
+    info(f"{served.sizes} on the {backend_instance.name} backend ({served.dtype}); {source}; test images from "
+         f"{spec}. Ctrl-C stops it.")
     if training is not None:
         training.start()
     if open_browser:
@@ -208,3 +186,30 @@ def _serve(server, backend_instance, *, model, data, open_browser, live, layers,
     finally:
         if training is not None:
             training.stop()
+
+
+def check_draws_digits(sizes: list[int], whose: str) -> None:
+    """A NeuroError unless the input layer takes a 28×28 drawing."""
+    if sizes[0] != N_PIXELS:
+        raise NeuroError(f"{whose} input layer has {sizes[0]} neurons but the page draws 28×28 = {N_PIXELS} pixels")
+
+
+def _model_to_serve(model: str | None, data: str | None):
+    """(saved model, data spec, data set, where the model came from): MODEL's file, or the cached quick model."""
+    if model is not None:
+        saved = load_model(model)
+        check_draws_digits(saved.sizes, "the model's")
+        spec = data or recorded_data(saved) or "synthetic"
+        return saved, spec, load_dataset(spec), model
+
+    from neuro.serve.quick import QUICK_SETTINGS, quick_model, quick_model_path, quick_samples
+
+    spec = data or "synthetic"
+    dataset = load_dataset(spec)
+    cached = quick_model_path(spec).is_file()
+    if not cached:
+        info(f"Training a quick model on {spec} (once; it is cached in {quick_model_path(spec).parent})")
+    with progress_bar(quick_samples(dataset), "Quick model", show=not cached) as bar:
+        saved, path = quick_model(dataset, spec, on_batch=bar.update)
+    info(f"The quick model: {path}")
+    return saved, spec, dataset, f"a quick model ({QUICK_SETTINGS.epochs} epochs on {spec})"

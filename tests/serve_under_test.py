@@ -11,13 +11,13 @@ import numpy as np
 from neuro.backends import get_backend
 from neuro.serve.api import Api
 from neuro.serve.http import PageServer
-from neuro.serve.served import ServedNetwork, TestImages
+from neuro.serve.served import ImagesToBrowse, ServedNetwork
 from neuro.serve.turns import TurnLock
 
 
 def served_network(weights, biases, images, labels, backend: str = "numpy", name: str = "test") -> ServedNetwork:
     """The served network for these parameters and test images, on `backend`, in float64."""
-    return ServedNetwork(weights, biases, get_backend(backend), "float64", TestImages(name, images, labels),
+    return ServedNetwork(weights, biases, get_backend(backend), "float64", ImagesToBrowse(name, images, labels),
                          TurnLock())
 
 

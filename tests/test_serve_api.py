@@ -131,8 +131,9 @@ def test_a_body_just_under_the_limit_is_read(server):
     assert status == 200 and len(answer["activations"]) == 4
 
 
-def test_a_body_without_a_length_is_refused(server):
-    answer = raw_exchange(server, b"POST /api/activations HTTP/1.0\r\nHost: x\r\n\r\n")
+@pytest.mark.parametrize("length", [b"", b"Content-Length: x\r\n", "Content-Length: ²\r\n".encode()])
+def test_a_body_without_a_length_is_refused(server, length):
+    answer = raw_exchange(server, b"POST /api/activations HTTP/1.0\r\nHost: x\r\n" + length + b"\r\n")
     assert answer.startswith(b"HTTP/1.0 411") and b'"error"' in answer
 
 
@@ -172,7 +173,7 @@ def test_weights_of_a_neuron_and_of_a_layer(server, network):
 
 @pytest.mark.parametrize("query, status", [
     ("", 400), ("layer=0", 404), ("layer=4", 404), ("layer=x", 400), ("layer=1&neuron=16", 404),
-    ("layer=1&neuron=-1", 400), ("layer=3&neuron=10", 404), ("layer=1.0", 400),
+    ("layer=1&neuron=-1", 400), ("layer=3&neuron=10", 404), ("layer=1.0", 400), ("layer=%C2%B2", 400),
 ])
 def test_weights_of_no_such_neuron_are_4xx(server, query, status):
     got, answer = request(server, "GET", "/api/weights?" + query)
@@ -192,7 +193,7 @@ def test_the_test_browser_lists_the_mistakes_first(server, network, test_set):
         seen.append(item["index"])
     assert sorted(seen) == list(range(len(labels)))
     assert item["mistakes"] == int((predictions != labels).sum()) > 0
-    for missing in ("60", "-1", "x", ""):
+    for missing in ("60", "-1", "x", "", "%C2%B2", "%D9%A1"):
         assert request(server, "GET", f"/api/test/{missing}")[0] == 404
 
 

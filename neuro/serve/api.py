@@ -92,10 +92,15 @@ class Api:
 
     def test_image(self, position: str) -> dict:
         count = len(self.served.test.labels)
-        if not position.isdigit() or int(position) >= count:
+        if not is_whole(position) or int(position) >= count:
             raise ApiError(404, f"test image {position!r} does not exist: the browser holds {count}, numbered "
                                 f"0 to {count - 1}")
         return self.served.browse(int(position))
+
+
+def is_whole(text: str) -> bool:
+    """Whether `text` is a whole number written in the digits 0-9 ("²".isdigit() is true, but int("²") fails)."""
+    return text.isascii() and text.isdigit()
 
 
 def whole_number(query: dict[str, list[str]], name: str, lowest: int, highest: int, required: bool) -> int | None:
@@ -106,8 +111,8 @@ def whole_number(query: dict[str, list[str]], name: str, lowest: int, highest: i
             raise ApiError(400, f"give ?{name}=N, a whole number from {lowest} to {highest}")
         return None
     text = values[0]
-    if not text.isdigit() or not lowest <= int(text) <= highest:
-        raise ApiError(400 if not text.isdigit() else 404,
+    if not is_whole(text) or not lowest <= int(text) <= highest:
+        raise ApiError(400 if not is_whole(text) else 404,
                        f"{name} must be a whole number from {lowest} to {highest}, got {text!r}")
     return int(text)
 

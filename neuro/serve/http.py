@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import urlsplit
 
-from .api import MAX_BODY, Api, ApiError
+from .api import MAX_BODY, Api, ApiError, is_whole
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
@@ -87,7 +87,7 @@ class PageHandler(BaseHTTPRequestHandler):
     def _body(self) -> bytes:
         """The request body, refused before it is read when it is larger than MAX_BODY (or of unknown size)."""
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        if length is None or not is_whole(length):
             raise ApiError(411, "send the body with a Content-Length")
         if int(length) > MAX_BODY:
             raise ApiError(413, f"the body is {int(length):,} bytes; the most accepted is {MAX_BODY:,}")

@@ -39,7 +39,7 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
-class TestImages:
+class ImagesToBrowse:
     """The test images the browser steps through (n, 784) and their labels (n,), from the data set `name`."""
 
     name: str
@@ -50,12 +50,12 @@ class TestImages:
 class ServedNetwork:
     """The network behind the page: answers for drawings and test images, a neuron's weights, all on `backend`."""
 
-    def __init__(self, weights, biases, backend: Backend, dtype: str, test: TestImages, turns: TurnLock,
+    def __init__(self, weights, biases, backend: Backend, dtype: str, test: ImagesToBrowse, turns: TurnLock,
                  epoch: int = 0) -> None:
         self.backend = backend
         self.dtype = dtype
         self.sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
-        self.test = TestImages(test.name, test.images[:BROWSE_IMAGES], test.labels[:BROWSE_IMAGES])
+        self.test = ImagesToBrowse(test.name, test.images[:BROWSE_IMAGES], test.labels[:BROWSE_IMAGES])
         self.turns = turns
         self._publishing = threading.Lock()
         self._snapshot = Snapshot(tuple(np.array(w) for w in weights), tuple(np.array(b) for b in biases), 0, epoch)
