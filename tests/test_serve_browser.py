@@ -237,3 +237,26 @@ def test_watching_it_learn_shows_the_curve_and_the_weights(browser, digits, scre
         p.screenshot(path=str(screenshots / "serve-training.png"), full_page=True)
         assert watched.errors == [] and watched.off_server() == []
         watched.page.close()
+
+
+def test_a_finger_draws_on_the_pad_too(browser, server, screenshots):
+    context = browser.new_context(viewport={"width": 420, "height": 900}, has_touch=True, is_mobile=True)
+    p = context.new_page()
+    errors = []
+    p.on("pageerror", lambda error: errors.append(str(error)))
+    p.goto(server.url)
+    p.wait_for_selector('#network .neuron[data-layer="1"]')
+    box = p.locator("#pad").bounding_box()
+    _, lines = synthetic_test_strokes(2)
+    touch = context.new_cdp_session(p)  # Playwright's touchscreen only taps: a swipe goes through CDP
+    for stroke in pad_strokes(lines, box["x"], box["y"], box["width"]):
+        kinds = ["touchStart"] + ["touchMove"] * (len(stroke) - 1)
+        for kind, (x, y) in zip(kinds, stroke):
+            touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    p.wait_for_function("document.body.dataset.busy === '0'")
+    assert p.text_content("#answer").isdigit()
+    p.screenshot(path=str(screenshots / "serve-phone.png"), full_page=True)
+    assert p.evaluate("document.documentElement.scrollWidth") <= 420  # the cards stack on a narrow screen
+    assert errors == []
+    context.close()
