@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 import webbrowser
@@ -34,16 +33,6 @@ def recorded_data(saved) -> str | None:
         return None
     data = training.get("data") if isinstance(training, dict) else getattr(training, "data", None)
     return str(data) if data else None
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is this machine only (127.0.0.0/8, ::1 or localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_save_path(path: str) -> None:
@@ -105,7 +94,7 @@ def serve(model, port, host, backend, data, open_browser, live, layers, epochs, 
       neuro serve --port 0                      # any free port (the URL line says which)
     """
     from neuro.plots import require_pillow
-    from neuro.serve.http import PageServer
+    from neuro.serve.http import PageServer, is_loopback
 
     require_pillow()  # the drawing is centred as `neuro predict` centres an image: with Pillow
     if model is not None and live:

@@ -119,7 +119,7 @@ def test_malformed_drawings_are_400_with_a_json_error(server, body, says):
 
 
 def test_a_body_over_the_limit_is_refused_unread(server):
-    head = f"POST /api/activations HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n".encode()
+    head = f"POST /api/activations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n".encode()
     answer = raw_exchange(server, head + b"{")  # the rest of the body never comes: it must not be waited for
     assert answer.startswith(b"HTTP/1.0 413") and b'"error"' in answer
 
@@ -133,7 +133,7 @@ def test_a_body_just_under_the_limit_is_read(server):
 
 @pytest.mark.parametrize("length", [b"", b"Content-Length: x\r\n", "Content-Length: ²\r\n".encode()])
 def test_a_body_without_a_length_is_refused(server, length):
-    answer = raw_exchange(server, b"POST /api/activations HTTP/1.0\r\nHost: x\r\n" + length + b"\r\n")
+    answer = raw_exchange(server, b"POST /api/activations HTTP/1.0\r\nHost: 127.0.0.1\r\n" + length + b"\r\n")
     assert answer.startswith(b"HTTP/1.0 411") and b'"error"' in answer
 
 
@@ -390,7 +390,19 @@ def test_neuro_serve_refuses_bad_input_in_one_line(arguments, says, tmp_path, mo
 
 
 def test_loopback_addresses_are_told_apart():
-    from neuro.cli.serve import is_loopback
+    from neuro.serve.http import host_of, is_loopback
 
-    assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "localhost"))
-    assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.2", "::", "example.org"))
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.2", "::", "example.org", ""))
+    assert [host_of(h) for h in ("localhost:8000", "[::1]:80", "::1", "evil.example:8000", "127.0.0.1")] == [
+        "localhost", "::1", "::1", "evil.example", "127.0.0.1"]
+
+
+@pytest.mark.parametrize("host, status", [("127.0.0.1", 200), ("localhost:8000", 200), ("[::1]:8000", 200),
+                                          ("evil.example:8000", 403), ("evil.example", 403), ("", 403)])
+def test_a_loopback_server_answers_only_requests_for_a_loopback_host(server, host, status):
+    for method, path, body in (("GET", "/api/model", b""), ("POST", "/api/activations", b"{}")):
+        head = f"{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        answer = raw_exchange(server, head + body)
+        expected = status if method == "GET" or status == 403 else 400
+        assert answer.startswith(f"HTTP/1.0 {expected}".encode()) and b"application/json" in answer

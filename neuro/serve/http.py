@@ -8,6 +8,7 @@ so nothing but those files can ever be sent.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from http import HTTPStatus
@@ -19,6 +20,24 @@ from .api import MAX_BODY, Api, ApiError, is_whole
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address, IPv6 with or without brackets) is this machine only."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_of(header: str) -> str:
+    """The host name of a Host header: 'localhost:8000' -> 'localhost', '[::1]:8000' -> '::1'."""
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
 def static_files() -> dict[str, tuple[bytes, str]]:
@@ -64,7 +83,17 @@ class PageHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 (the name of the method overridden)
         pass  # the learner's terminal shows the URL and training, not every request
 
+    def _host_refused(self) -> bool:
+        """Refuse (403) a request that names another host while the server listens on loopback only: a web page
+        elsewhere whose name was pointed at 127.0.0.1 (DNS rebinding) must not read this server's answers."""
+        if not is_loopback(self.server.server_address[0]) or is_loopback(host_of(self.headers.get("Host", ""))):
+            return False
+        self._json(HTTPStatus.FORBIDDEN, {"error": "this server answers requests for localhost or 127.0.0.1 only"})
+        return True
+
     def do_GET(self) -> None:
+        if self._host_refused():
+            return
         parts = urlsplit(self.path)
         if parts.path.startswith("/api/"):
             self._api(lambda: self.server.api.get(parts.path.removeprefix("/api/"), parts.query))
@@ -78,6 +107,9 @@ class PageHandler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, contents, content_type)
 
     def do_POST(self) -> None:
+        if self._host_refused():
+            self.close_connection = True  # the body is not read
+            return
         parts = urlsplit(self.path)
         if not parts.path.startswith("/api/"):
             self._json(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "only the API below /api/ takes POST requests"})
