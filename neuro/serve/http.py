@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -60,6 +61,8 @@ class PageServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], api: Api | None = None) -> None:
         self.api = api  # may be set after binding, before serve_forever: the port is taken before long work
         self.files = static_files()
+        if ":" in address[0]:  # an IPv6 address such as ::1
+            self.address_family = socket.AF_INET6
         super().__init__(address, PageHandler)
 
     def handle_error(self, request, client_address) -> None:
@@ -80,7 +83,7 @@ class PageHandler(BaseHTTPRequestHandler):
     server: PageServer
     server_version = "neuro"
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 (the name of the method overridden)
+    def log_message(self, format: str, *args) -> None:
         pass  # the learner's terminal shows the URL and training, not every request
 
     def _host_refused(self) -> bool:
