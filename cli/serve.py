@@ -81,9 +81,9 @@ def serve(model, port, host, backend, data, open_browser, live, layers, epochs, 
     The page (at the printed URL) has a drawing pad; as you draw, the server centres the drawing as
     `neuro predict` centres an image file, runs it through the network on the chosen backend, and the page
     shows every neuron's activation and the answer. Click a neuron to see its incoming weights; step through
-    the test images, the network's mistakes first. Without MODEL a quick model is trained first (about ten
-    seconds, then cached beside the data). With --train a new network learns in the background while the
-    page shows its test accuracy and first-layer weights, epoch by epoch.
+    the test images, the network's mistakes first. Without MODEL a quick model (784-16-16-10, a few epochs on
+    the numpy backend) is trained first, once, and cached beside the data. With --train a new network learns
+    in the background while the page shows its test accuracy and first-layer weights, epoch by epoch.
 
     Stop it with Ctrl-C. The page needs no internet: everything it loads comes from this server.
 
