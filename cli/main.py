@@ -14,6 +14,7 @@ from .drift import drift_command
 from .evaluate import evaluate
 from .ladder import ladder
 from .predict import predict
+from .serve import serve
 from .show import show
 from .train import train
 
@@ -30,9 +31,10 @@ def main() -> None:
     See why they still end apart:             neuro drift
     Climb the performance ladder:             neuro ladder
     Measure backends over sizes:              neuro bench
+    Draw a digit, watch the network think:    neuro serve
     """
 
 
-for command in (train, evaluate, backends, agree, ladder, bench, show, predict):
+for command in (train, evaluate, backends, agree, ladder, bench, show, predict, serve):
     main.add_command(command)
 main.add_command(drift_command, name="drift")

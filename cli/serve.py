@@ -1,0 +1,205 @@
+"""`neuro serve [MODEL]`: a local web page to draw a digit on and watch the network think (or learn)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import webbrowser
+
+import click
+import numpy as np
+
+from neuro.backends import get_backend
+from neuro.data import N_PIXELS, load_dataset
+from neuro.errors import NeuroError
+from neuro.model import load_model, save_model
+from neuro.network import INITS, Network
+from neuro.training import EpochReport, TrainingSettings, check_fits
+
+from .common import CLASSIC_LAYERS, backend_option, parse_sizes, progress_bar
+
+DEFAULT_PORT = 8000
+
+
+def info(message: str) -> None:
+    """A line for the person at the terminal, on stderr: standard output holds only the `Serving on` line."""
+    click.echo(message, err=True)
+
+
+def recorded_data(saved) -> str | None:
+    """The data set a saved model records it was trained on, if its file records one."""
+    training = getattr(saved, "training", None)
+    if training is None:
+        return None
+    data = training.get("data") if isinstance(training, dict) else getattr(training, "data", None)
+    return str(data) if data else None
+
+
+def check_save_path(path: str) -> None:
+    """A NeuroError now, before training, if a model cannot be saved at `path`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise NeuroError(f"--save {path} is a folder; give a file name such as model.npz")
+    if not os.path.isdir(folder):
+        raise NeuroError(f"--save {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise NeuroError(f"--save {path}: the folder {folder} is not writable")
+
+
+@click.command()
+@click.argument("model", required=False)
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback lets other machines use the page (with a warning).")
+@backend_option
+@click.option("--data", default=None, metavar="SOURCE",
+              help="The test set to browse (and to train on with --train): 'synthetic', 'mnist' or a folder of IDX "
+                   "files. Default: the one the model was trained on when its file records it, else synthetic.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default web browser.")
+@click.option("--train", "live", is_flag=True,
+              help="Train a new network in the background and watch it learn (with the options below).")
+@click.option("--layers", default=CLASSIC_LAYERS, show_default=True, metavar="SIZES",
+              help="--train: layer sizes, input to output.")
+@click.option("--epochs", default=10, show_default=True, type=int, help="--train: passes over the training images.")
+@click.option("--batch-size", default=10, show_default=True, type=int, help="--train: images per mini-batch (m).")
+@click.option("--eta", default=3.0, show_default=True, type=float, help="--train: learning rate, w -= eta/m * nabla_w.")
+@click.option("--cost", type=click.Choice(["quadratic", "cross-entropy"]), default="quadratic", show_default=True,
+              help="--train: the cost minimised.")
+@click.option("--init", type=click.Choice(list(INITS)), default="classic", show_default=True,
+              help="--train: initial weights, classic N(0,1) or scaled N(0,1/n_in).")
+@click.option("--seed", default=0, show_default=True, type=int, help="--train: seed for the weights and shuffling.")
+@click.option("--limit", type=int, default=None, metavar="N", help="--train: train on the first N training images.")
+@click.option("--dtype", type=click.Choice(["float64", "float32"]), default=None,
+              help="Precision of the arithmetic. Default: the model's, float64 with --train.")
+@click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
+              help="--train: save the model (.npz) here after every epoch.")
+def serve(model, port, host, backend, data, open_browser, live, layers, epochs, batch_size, eta, cost, init, seed,
+          limit, dtype, save_path):
+    """Serve a page where you draw a digit and watch the network think: every layer lights up.
+
+    The page (at the printed URL) has a drawing pad; as you draw, the server centres the drawing as
+    `neuro predict` centres an image file, runs it through the network on the chosen backend, and the page
+    shows every neuron's activation and the answer. Click a neuron to see its incoming weights; step through
+    the test images, the network's mistakes first. Without MODEL a quick model (784-16-16-10, a few epochs on
+    the numpy backend) is trained first, once, and cached beside the data. With --train a new network learns
+    in the background while the page shows its test accuracy and first-layer weights, epoch by epoch.
+
+    Stop it with Ctrl-C. The page needs no internet: everything it loads comes from this server.
+
+    \b
+    Examples:
+      neuro serve                               # the quick model on http://127.0.0.1:8000/
+      neuro serve model.npz --open --backend numba
+      neuro serve --train --epochs 5 --save model.npz
+      neuro serve --port 0                      # any free port (the URL line says which)
+    """
+    from neuro.plots import require_pillow
+    from neuro.serve.http import PageServer, is_loopback
+
+    require_pillow()  # the drawing is centred as `neuro predict` centres an image: with Pillow
+    if model is not None and live:
+        raise NeuroError("give a MODEL to serve or --train to train a new one, not both")
+    if save_path and not live:
+        raise NeuroError("--save saves the network that --train trains; without --train there is nothing to save")
+    if not is_loopback(host):
+        click.echo(f"Warning: --host {host} is not a loopback address: anyone who can reach this machine on port "
+                   f"{port} can use the page.", err=True)
+    backend_instance = get_backend(backend)
+    try:  # take the port now: a busy port is an error before any data is loaded or model trained
+        server = PageServer((host, port))
+    except OSError as error:
+        raise NeuroError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    try:
+        _serve(server, backend_instance, model=model, data=data, open_browser=open_browser, live=live,
+               layers=layers, epochs=epochs, batch_size=batch_size, eta=eta, cost=cost, init=init, seed=seed,
+               limit=limit, dtype=dtype, save_path=save_path)
+    finally:
+        server.server_close()
+
+
+def _serve(server, backend_instance, *, model, data, open_browser, live, layers, epochs, batch_size, eta, cost, init,
+           seed, limit, dtype, save_path) -> None:
+    """Load (or make) the network, print the URL, and answer requests until Ctrl-C."""
+    from neuro.serve.api import Api
+    from neuro.serve.live import LiveTraining
+    from neuro.serve.served import ImagesToBrowse, ServedNetwork
+    from neuro.serve.turns import TurnLock
+
+    if live:
+        settings = TrainingSettings(epochs=epochs, batch_size=batch_size, eta=eta, cost=cost, seed=seed).check()
+        if save_path:
+            check_save_path(save_path)
+        network = Network(parse_sizes(layers), backend=backend_instance, dtype=dtype or "float64", seed=seed,
+                          init=init)
+        check_draws_digits(network.sizes, "the network's")
+        spec = data or "synthetic"
+        dataset = load_dataset(spec, limit=limit)
+        check_fits(network, dataset)
+        weights, biases = network.parameters()
+        dtype = network.dtype
+        source = f"training {network.sizes} live on {spec}"
+    else:
+        saved, spec, dataset, source = _model_to_serve(model, data)
+        weights, biases, dtype = saved.weights, saved.biases, dtype or saved.dtype
+
+    served = ServedNetwork(weights, biases, backend_instance, dtype,
+                           ImagesToBrowse(spec, dataset.test_images, dataset.test_labels), TurnLock())
+    served.answer(np.zeros(N_PIXELS))  # warms up (compiles) the backend's forward pass before the URL is shown
+
+    training = None
+    if live:
+        def on_epoch(report: EpochReport) -> None:
+            if save_path:
+                save_model(network, save_path, cost=cost)
+            saved_note = f", saved to {save_path}" if save_path else ""
+            info(f"Epoch {report.epoch:>3}/{epochs}: test accuracy {report.test_accuracy:7.2%}, "
+                 f"cost {report.test_cost:.4f}, {report.seconds:.2f} s{saved_note}")
+            if report.epoch == epochs:
+                info("Training done; the page shows the trained network until Ctrl-C.")
+
+        training = LiveTraining(network, dataset, settings, served, on_epoch=on_epoch)
+
+    server.api = Api(served, {"source": source}, training)
+    click.echo(f"Serving on {server.url}")
+    sys.stdout.flush()
+    info(f"{served.sizes} on the {backend_instance.name} backend ({served.dtype}); {source}; test images from "
+         f"{spec}. Ctrl-C stops it.")
+    if training is not None:
+        training.start()
+    if open_browser:
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        click.echo("Stopped.", err=True)
+    finally:
+        if training is not None:
+            training.stop()
+
+
+def check_draws_digits(sizes: list[int], whose: str) -> None:
+    """A NeuroError unless the input layer takes a 28×28 drawing."""
+    if sizes[0] != N_PIXELS:
+        raise NeuroError(f"{whose} input layer has {sizes[0]} neurons but the page draws 28×28 = {N_PIXELS} pixels")
+
+
+def _model_to_serve(model: str | None, data: str | None):
+    """(saved model, data spec, data set, where the model came from): MODEL's file, or the cached quick model."""
+    if model is not None:
+        saved = load_model(model)
+        check_draws_digits(saved.sizes, "the model's")
+        spec = data or recorded_data(saved) or "synthetic"
+        return saved, spec, load_dataset(spec), model
+
+    from neuro.serve.quick import QUICK_SETTINGS, quick_model, quick_model_path, quick_samples
+
+    spec = data or "synthetic"
+    dataset = load_dataset(spec)
+    cached = quick_model_path(spec).is_file()
+    if not cached:
+        info(f"Training a quick model on {spec} (once; it is cached in {quick_model_path(spec).parent})")
+    with progress_bar(quick_samples(dataset), "Quick model", show=not cached) as bar:
+        saved, path = quick_model(dataset, spec, on_batch=bar.update)
+    info(f"The quick model: {path}")
+    return saved, spec, dataset, f"a quick model ({QUICK_SETTINGS.epochs} epochs on {spec})"
