@@ -84,9 +84,9 @@ class NeuroGroup(click.Group):
             return super().invoke(ctx)
         except NeuroError as error:
             raise click.ClickException(str(error)) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:  # (a second Ctrl-C, or one outside a stoppable stretch of work)
             click.echo("Interrupted.", err=True)
-            raise SystemExit(130) from None
+            raise SystemExit(getattr(interrupt, "exit_status", 130)) from None
 
 
 backend_option = click.option(
