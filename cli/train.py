@@ -119,9 +119,6 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
     n_train = len(dataset.train_labels)
     done = len(history)
     last = done + epochs
-    info(f"{'Continuing' if saved else 'Training'} {network} on {n_train} {dataset.name} images, testing on "
-         f"{len(dataset.test_labels)}; epochs {done + 1} to {last}, batch {batch_size}, eta {eta}, {cost} cost.",
-         quiet=as_json)
 
     def record_after(report: EpochReport) -> TrainingRecord:
         history.append({"epoch": report.epoch, "test_accuracy": report.test_accuracy,
@@ -131,7 +128,12 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
 
     started = time.perf_counter()
     stopped = None
-    with stop_on_signals() as stop, progress_bar(epochs * n_train, "Training", show=not as_json) as bar:
+    with (stop_on_signals(compiles=network.backend.compiles) as stop,
+          progress_bar(epochs * n_train, "Training", show=not as_json) as bar):
+        info(f"{'Continuing' if saved else 'Training'} {network} on {n_train} {dataset.name} images, testing on "
+             f"{len(dataset.test_labels)}; epochs {done + 1} to {last}, batch {batch_size}, eta {eta}, {cost} cost.",
+             quiet=as_json)
+
         def on_epoch(report: EpochReport) -> None:
             rate = n_train / report.seconds if report.seconds > 0 else float("inf")
             line = (f"Epoch {report.epoch:>3}/{last}: test accuracy {report.test_accuracy:7.2%}, "

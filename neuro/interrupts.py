@@ -60,9 +60,10 @@ def _say(text: str) -> None:
 
 
 @contextlib.contextmanager
-def stop_on_signals(what: str = "after this mini-batch") -> Iterator[StopRequest]:
-    """Within the block, SIGINT and SIGTERM request a stop (`what` says when it comes); a second signal raises
-    `StopAtOnce`. The previous handlers are restored after the block."""
+def stop_on_signals(what: str = "after this mini-batch", compiles: bool = False) -> Iterator[StopRequest]:
+    """Within the block, SIGINT and SIGTERM request a stop (`what` says when it comes: the line printed names it);
+    a second signal raises `StopAtOnce`. The previous handlers are restored after the block. `compiles`: the
+    work's first calls compile machine code, which cannot be interrupted (the line says so)."""
     request = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield request
@@ -73,8 +74,8 @@ def stop_on_signals(what: str = "after this mini-batch") -> Iterator[StopRequest
             raise StopAtOnce(signum)
         request.request(signum)
         name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        _say(f"{name}: stopping {what} (a first call that compiles cannot be interrupted: it finishes first); "
-             "press Ctrl-C again to stop at once.")
+        compiling = " (a first call that is compiling cannot be interrupted: it finishes first)" if compiles else ""
+        _say(f"{name}: stopping {what}{compiling}; press Ctrl-C again to stop at once.")
 
     previous = {signum: signal.signal(signum, handler) for signum in SIGNALS}
     try:

@@ -119,6 +119,8 @@ def sgd(
     stretches = Stretches(n, settings.batch_size)  # (mini-batches per call of the backend: neuro/stretches.py)
     reports: list[EpochReport] = []
     for epoch in range(first_epoch, first_epoch + settings.epochs):
+        if should_stop is not None and should_stop():  # (before the shuffle: the generator stays as saved)
+            raise TrainingStopped(reports)
         started = time.perf_counter()
         order = backend.to_backend(rng.permutation(n), "int64")
         for start, stop in stretches.calls(0, n):
