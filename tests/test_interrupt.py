@@ -133,6 +133,7 @@ def test_a_second_ctrl_c_stops_at_once(digits, tmp_path):
     run = Run("train", "--data", str(digits), "--backend", "python", "--layers", "784,200,10", "--batch-size",
               "300", "--epochs", "5", cwd=tmp_path)
     run.wait_for("Training Network")
+    time.sleep(0.5)  # (into the first mini-batch, which takes seconds)
     run.process.send_signal(signal.SIGINT)
     run.wait_for("press Ctrl-C again")
     run.process.send_signal(signal.SIGINT)
