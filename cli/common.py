@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -36,6 +37,13 @@ def parse_int_list(text: str, what: str) -> list[int]:
     if not values or any(v <= 0 for v in values):
         raise NeuroError(f"{what} must be positive whole numbers; got {text!r}")
     return values
+
+
+def finite(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    """A click callback: the option's number, which must be finite (click's ranges let inf and nan through)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number, got {value}")
+    return value
 
 
 def emit_json(payload: dict[str, Any]) -> None:

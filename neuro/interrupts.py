@@ -83,3 +83,23 @@ def stop_on_signals(what: str = "after this mini-batch", compiles: bool = False)
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+@contextlib.contextmanager
+def interrupt_on_signals() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise `StopAtOnce` at once, wherever the program is: for work whose
+    part in progress is worth nothing when cut short (a measurement), the caller keeping the parts done. The
+    previous handlers are restored after the block; outside the main thread nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame) -> None:
+        raise StopAtOnce(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)

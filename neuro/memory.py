@@ -71,7 +71,11 @@ class Estimate:
 
 def estimate_training(backend, dtype: str, sizes: Sequence[int], n_train: int, n_test: int,
                       batch_size: int) -> Estimate:
-    """The bytes training the network `sizes` on `backend` holds (see the module docstring)."""
+    """The bytes training the network `sizes` on `backend` holds (see the module docstring); a NeuroError if the
+    backend cannot compute in `dtype`."""
+    if dtype not in backend.dtypes:
+        raise NeuroError(f"the {backend.name} backend cannot compute in {dtype}; it supports: "
+                         f"{', '.join(backend.dtypes)}")
     number = bytes_per_number(backend, dtype)
     host = np.dtype(dtype).itemsize
     n_parameters = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))

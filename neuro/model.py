@@ -108,6 +108,7 @@ def save_model(network: Network, path: str | os.PathLike, cost: str = "quadratic
 def load_model(path: str | os.PathLike) -> SavedModel:
     """Read a model written by `save_model`, checking every field; a NeuroError says what is wrong."""
     path = os.fspath(path)
+    _check_unpacked_size(path)
     try:
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):  # a lone .npy array, not an archive
@@ -120,7 +121,25 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         raise NeuroError(f"model file {path} is a folder, not a file") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise NeuroError(f"{path} is not a neuro model file (.npz): {error}") from None
+    except MemoryError:  # (an array's header may announce more than its member holds: NumPy allocates it first)
+        raise NeuroError(f"{path} is not a usable neuro model file: it announces arrays larger than memory") from None
     return _checked(path, fields)
+
+
+def _check_unpacked_size(path: str) -> None:
+    """A NeuroError if the archive at `path` unpacks to more than the memory this process may use (nothing when
+    it is no zip archive: np.load then says what it is)."""
+    from neuro.memory import gib, usable_memory
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return
+    usable = usable_memory()
+    if usable is not None and unpacked > usable[0]:
+        raise NeuroError(f"{path} unpacks to {gib(unpacked)}, more than the {gib(usable[0])} this process may use "
+                         f"({usable[1]})")
 
 
 def _checked(path: str, fields: dict[str, np.ndarray]) -> SavedModel:
