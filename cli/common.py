@@ -97,8 +97,15 @@ class NeuroGroup(click.Group):
             raise SystemExit(getattr(interrupt, "exit_status", 130)) from None
 
 
+def _backend_name(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    """The backend named by --backend, else by $NEURO_BACKEND, else numpy: read when the command runs."""
+    from neuro.backends import default_backend_name
+
+    return value or default_backend_name()
+
+
 backend_option = click.option(
-    "--backend", "-b", default=None, metavar="NAME",
+    "--backend", "-b", default=None, metavar="NAME", callback=_backend_name,
     help="Backend to compute with (see `neuro backends`). Default: $NEURO_BACKEND, else numpy.",
 )
 dtype_option = click.option(

@@ -128,75 +128,76 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
 
     started = time.perf_counter()
     stopped = None
-    with (stop_on_signals(compiles=network.backend.compiles) as stop,
-          progress_bar(epochs * n_train, "Training", show=not as_json) as bar):
-        info(f"{'Continuing' if saved else 'Training'} {network} on {n_train} {dataset.name} images, testing on "
-             f"{len(dataset.test_labels)}; epochs {done + 1} to {last}, batch {batch_size}, eta {eta}, {cost} cost.",
-             quiet=as_json)
+    # (the handlers stay until the command ends: a second Ctrl-C while it finishes stops at once)
+    with stop_on_signals(compiles=network.backend.compiles) as stop:
+        with progress_bar(epochs * n_train, "Training", show=not as_json) as bar:
+            info(f"{'Continuing' if saved else 'Training'} {network} on {n_train} {dataset.name} images, testing "
+                 f"on {len(dataset.test_labels)}; epochs {done + 1} to {last}, batch {batch_size}, eta {eta}, "
+                 f"{cost} cost.", quiet=as_json)
 
-        def on_epoch(report: EpochReport) -> None:
-            rate = n_train / report.seconds if report.seconds > 0 else float("inf")
-            line = (f"Epoch {report.epoch:>3}/{last}: test accuracy {report.test_accuracy:7.2%}, "
-                    f"cost {report.test_cost:.4f}, {report.seconds:.2f} s ({rate:,.0f} samples/s)")
-            # Print above the bar without garbling it: move to a fresh line first.
-            click.echo(("" if bar.hidden else "\r\033[K") + line, err=as_json)
-            record = record_after(report)
-            if save_path:
-                save_model(network, save_path, cost=cost, training=record)
+            def on_epoch(report: EpochReport) -> None:
+                rate = n_train / report.seconds if report.seconds > 0 else float("inf")
+                line = (f"Epoch {report.epoch:>3}/{last}: test accuracy {report.test_accuracy:7.2%}, "
+                        f"cost {report.test_cost:.4f}, {report.seconds:.2f} s ({rate:,.0f} samples/s)")
+                # Print above the bar without garbling it: move to a fresh line first.
+                click.echo(("" if bar.hidden else "\r\033[K") + line, err=as_json)
+                record = record_after(report)
+                if save_path:
+                    save_model(network, save_path, cost=cost, training=record)
 
-        try:
-            sgd(network, dataset, settings, on_epoch=on_epoch, on_batch=bar.update, should_stop=stop,
-                shuffler=shuffler, first_epoch=done + 1)
-        except TrainingStopped as stop_signal:
-            stopped = stop_signal
-        except TrainingDiverged as error:
-            kept = f"; {save_path} keeps epoch {len(history)}" if save_path and len(history) > done else ""
-            raise NeuroError(f"{error}{kept}") from None
-    total = time.perf_counter() - started
-    reports = [EpochReport(h["epoch"], h["test_accuracy"], h["test_cost"], h["seconds"]) for h in history]
+            try:
+                sgd(network, dataset, settings, on_epoch=on_epoch, on_batch=bar.update, should_stop=stop,
+                    shuffler=shuffler, first_epoch=done + 1)
+            except TrainingStopped as stop_signal:
+                stopped = stop_signal
+            except TrainingDiverged as error:
+                kept = f"; {save_path} keeps epoch {len(history)}" if save_path and len(history) > done else ""
+                raise NeuroError(f"{error}{kept}") from None
+        total = time.perf_counter() - started
+        reports = [EpochReport(h["epoch"], h["test_accuracy"], h["test_cost"], h["seconds"]) for h in history]
 
-    if stopped is not None:
-        finished = len(history) - done
-        if save_path and finished:
-            where = (f"saved epoch {len(history)} to {save_path}; continue with "
-                     f"`neuro train --resume {save_path} --save {save_path} --epochs {last - len(history)}`")
+        if stopped is not None:
+            finished = len(history) - done
+            if save_path and finished:
+                where = (f"saved epoch {len(history)} to {save_path}; continue with "
+                         f"`neuro train --resume {save_path} --save {save_path} --epochs {last - len(history)}`")
+            elif save_path:
+                where = f"no epoch had finished, {save_path} was left as it was"
+            else:
+                where = "nothing was saved (no --save)"
+            info(f"Stopped by {stop.name} during epoch {len(history) + 1}: {where}.", quiet=as_json)
         elif save_path:
-            where = f"no epoch had finished, {save_path} was left as it was"
-        else:
-            where = "nothing was saved (no --save)"
-        info(f"Stopped by {stop.name} during epoch {len(history) + 1}: {where}.", quiet=as_json)
-    elif save_path:
-        info(f"Saved the model to {save_path}", quiet=as_json)
-    if plot_path and reports:
-        from neuro.plots import plot_training
+            info(f"Saved the model to {save_path}", quiet=as_json)
+        if plot_path and reports:
+            from neuro.plots import plot_training
 
-        plot_training(reports, plot_path, title=f"{network.sizes} on {dataset.name}: after each epoch")
-        info(f"Saved the plot to {plot_path}", quiet=as_json)
-    if reports and stopped is None:
-        info(f"Final test accuracy {reports[-1].test_accuracy:.2%} after {len(reports)} epochs in {total:.1f} s.",
-             quiet=as_json)
-    if as_json:
-        emit_json({
-            "backend": network.backend.name,
-            "dtype": dtype,
-            "layers": sizes,
-            "epochs": len(reports),
-            "batch_size": batch_size,
-            "eta": eta,
-            "cost": cost,
-            "data": dataset.name,
-            "train_images": n_train,
-            "test_accuracy": reports[-1].test_accuracy if reports else None,
-            "test_accuracy_per_epoch": [r.test_accuracy for r in reports],
-            "test_cost_per_epoch": [r.test_cost for r in reports],
-            "epoch_seconds": [r.seconds for r in reports],
-            "train_seconds": sum(r.seconds for r in reports),
-            "saved": save_path if save_path and len(history) > done else None,
-            "resumed": resume_path,
-            "interrupted": stopped is not None,
-        })
-    if stopped is not None:
-        raise SystemExit(stop.exit_status)
+            plot_training(reports, plot_path, title=f"{network.sizes} on {dataset.name}: after each epoch")
+            info(f"Saved the plot to {plot_path}", quiet=as_json)
+        if reports and stopped is None:
+            info(f"Final test accuracy {reports[-1].test_accuracy:.2%} after {len(reports)} epochs in {total:.1f} s.",
+                 quiet=as_json)
+        if as_json:
+            emit_json({
+                "backend": network.backend.name,
+                "dtype": dtype,
+                "layers": sizes,
+                "epochs": len(reports),
+                "batch_size": batch_size,
+                "eta": eta,
+                "cost": cost,
+                "data": dataset.name,
+                "train_images": n_train,
+                "test_accuracy": reports[-1].test_accuracy if reports else None,
+                "test_accuracy_per_epoch": [r.test_accuracy for r in reports],
+                "test_cost_per_epoch": [r.test_cost for r in reports],
+                "epoch_seconds": [r.seconds for r in reports],
+                "train_seconds": sum(r.seconds for r in reports),
+                "saved": save_path if save_path and len(history) > done else None,
+                "resumed": resume_path,
+                "interrupted": stopped is not None,
+            })
+        if stopped is not None:
+            stop.exit()
 
 
 def _check_numbers(seed: int, limit: int | None) -> None:

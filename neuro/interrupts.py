@@ -33,6 +33,7 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.exiting = False
 
     def __call__(self) -> bool:
         return self.signum is not None
@@ -50,6 +51,12 @@ class StopRequest:
     def exit_status(self) -> int:
         """128 + the signal's number: 130 for SIGINT, 143 for SIGTERM."""
         return 128 + (self.signum or signal.SIGINT)
+
+    def exit(self) -> None:
+        """Exit with `exit_status`, ignoring the signals that arrive from now on: the process is on its way out, and a
+        Ctrl-C in its last milliseconds would only print a traceback from the interpreter's shutdown."""
+        self.exiting = True
+        raise SystemExit(self.exit_status)
 
 
 def _say(text: str) -> None:
@@ -82,7 +89,7 @@ def stop_on_signals(what: str = "after this mini-batch", compiles: bool = False)
         yield request
     finally:
         for signum, old in previous.items():
-            signal.signal(signum, old)
+            signal.signal(signum, signal.SIG_IGN if request.exiting else old)
 
 
 @contextlib.contextmanager

@@ -110,6 +110,8 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     path = os.fspath(path)
     _check_unpacked_size(path)
     try:
+        if not os.path.isdir(path) and os.path.exists(path) and not zipfile.is_zipfile(path):
+            raise ValueError("it is not a zip archive, as every .npz file is")
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):  # a lone .npy array, not an archive
             raise ValueError("it holds a single array, not an .npz archive")

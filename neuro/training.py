@@ -28,6 +28,9 @@ from neuro.evaluation import evaluate_outputs, outputs_of
 from neuro.network import Network
 from neuro.stretches import Stretches
 
+MAX_BATCH = 2**31 - 1
+"""The largest mini-batch: its sample indices must fit the 32-bit counters of compiled backends."""
+
 
 @dataclass(frozen=True)
 class EpochReport:
@@ -55,6 +58,8 @@ class TrainingSettings:
             raise NeuroError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise NeuroError(f"the batch size must be at least 1, got {self.batch_size}")
+        if self.batch_size > MAX_BATCH:
+            raise NeuroError(f"the batch size must be at most {MAX_BATCH:,}, got {self.batch_size}")
         if not (self.eta > 0 and math.isfinite(self.eta)):
             raise NeuroError(f"the learning rate eta must be positive and finite, got {self.eta}")
         check_cost(self.cost)

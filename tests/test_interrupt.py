@@ -44,35 +44,37 @@ class Run:
 
     def __init__(self, *args: str, cwd: Path) -> None:
         self.process = subprocess.Popen([*NEURO, *args], cwd=cwd, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
+                                        stderr=subprocess.STDOUT,
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})  # (each line as it comes)
         self.started = time.monotonic()
-        self.lines: list[str] = []
+        self.lines: list[str] = []  # (chunks of the output as they came)
 
     def wait_for(self, fragment: str) -> None:
-        """Read the output until a line holds `fragment`."""
+        """Read the output until a line holds `fragment`. (Straight from the pipe's descriptor: a buffered reader
+        may hold lines already read while select() waits for more.)"""
         selector = selectors.DefaultSelector()
         selector.register(self.process.stdout, selectors.EVENT_READ)
-        while not any(fragment in line for line in self.lines):
+        while fragment not in "".join(self.lines):
             left = DEADLINE - (time.monotonic() - self.started)
             if left <= 0 or not selector.select(timeout=left):
                 self.process.kill()
                 pytest.fail(f"no line with {fragment!r} in time; got {self.lines}")
-            line = self.process.stdout.readline()
-            if not line:
+            chunk = os.read(self.process.stdout.fileno(), 65536).decode()
+            if not chunk:
                 pytest.fail(f"the process ended before a line with {fragment!r}: {self.lines}")
-            self.lines.append(line)
+            self.lines.append(chunk)
 
     def wait_for_file(self, path: Path) -> None:
         while not path.exists():
             if time.monotonic() - self.started > DEADLINE or self.process.poll() is not None:
                 self.process.kill()
-                pytest.fail(f"{path} did not appear; the process said {self.process.stdout.read()}")
+                pytest.fail(f"{path} did not appear; the process said {self.process.stdout.read().decode()}")
             time.sleep(0.02)
 
     def finish(self) -> tuple[int, str]:
         """(exit status, everything it wrote)."""
         try:
-            rest = self.process.communicate(timeout=DEADLINE)[0]
+            rest = self.process.communicate(timeout=DEADLINE)[0].decode()
         except subprocess.TimeoutExpired:
             self.process.kill()
             pytest.fail("the process did not stop in time")
@@ -133,7 +135,7 @@ def test_a_second_ctrl_c_stops_at_once(digits, tmp_path):
     run = Run("train", "--data", str(digits), "--backend", "python", "--layers", "784,200,10", "--batch-size",
               "300", "--epochs", "5", cwd=tmp_path)
     run.wait_for("Training Network")
-    time.sleep(0.5)  # (into the first mini-batch, which takes seconds)
+    time.sleep(0.3)  # (into the first epoch's one mini-batch, which takes seconds)
     run.process.send_signal(signal.SIGINT)
     run.wait_for("press Ctrl-C again")
     run.process.send_signal(signal.SIGINT)
