@@ -128,17 +128,17 @@ def sgd(
             raise TrainingStopped(reports)
         started = time.perf_counter()
         order = backend.to_backend(rng.permutation(n), "int64")
-        for start, stop in stretches.calls(0, n):
-            backend.train_steps(network.weights, network.biases, x, y, order, start, stop,
-                                settings.batch_size, settings.eta, settings.cost)
-            if on_batch is not None:
-                on_batch(stop - start)
-            if should_stop is not None and should_stop():
-                raise TrainingStopped(reports)
-        backend.synchronize()
-        seconds = time.perf_counter() - started
-        outputs = outputs_of(network, x_test, len(data.test_labels))
-        with np.errstate(all="ignore"):  # (a diverged run is named below, not warned about by NumPy)
+        with np.errstate(over="ignore", invalid="ignore"):  # (a diverging run is named below, not warned of)
+            for start, stop in stretches.calls(0, n):
+                backend.train_steps(network.weights, network.biases, x, y, order, start, stop,
+                                    settings.batch_size, settings.eta, settings.cost)
+                if on_batch is not None:
+                    on_batch(stop - start)
+                if should_stop is not None and should_stop():
+                    raise TrainingStopped(reports)
+            backend.synchronize()
+            seconds = time.perf_counter() - started
+            outputs = outputs_of(network, x_test, len(data.test_labels))
             evaluation = evaluate_outputs(outputs, data.test_labels, settings.cost)
         check_finite(network, epoch, evaluation.cost, settings.eta)
         report = EpochReport(epoch, evaluation.accuracy, evaluation.cost, seconds)
