@@ -7,6 +7,7 @@ for bit, as a run that was never stopped.
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import signal
@@ -167,3 +168,21 @@ def test_a_run_in_progress_keeps_its_temporary_file(tmp_path):
     mine.write_bytes(b"")
     assert remove_stale_parts(tmp_path / "m.npz") == []
     assert mine.exists()
+
+
+@pytest.mark.parametrize(("command", "planned"), [
+    (["bench", "--backends", "numpy", "--batch-size", "10,100,1000", "--seconds", "0.3", "--json"], 3),
+    (["ladder", "--backends", "python,numpy", "--dtype", "float64", "--seconds", "0.3", "--json"], 2),
+])
+def test_bench_and_ladder_stop_on_ctrl_c_and_print_what_they_measured(tmp_path, command, planned):
+    run = Run(*command, cwd=tmp_path)
+    run.wait_for("about 0.3 s per")
+    time.sleep(1.0)
+    run.process.send_signal(signal.SIGINT)
+    status, out = run.finish()
+    assert status == 130, out
+    assert "Interrupted:" in out and "Traceback" not in out
+    payload = json.loads(out.strip().splitlines()[-1])
+    assert payload["interrupted"] is True
+    rows = payload["results"] if command[0] == "bench" else payload["rungs"]
+    assert len(rows) < planned and all(row["validated"] for row in rows)
