@@ -113,11 +113,12 @@ def read_idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
         return _parse_header(path, stream)[1]
 
 
-def _wrong_length(path: Path, dims: tuple[int, ...], expected: int, found: int) -> NeuroError:
-    shortage = "truncated" if found < expected else "longer than its header says"
+def _wrong_length(path: Path, dims: tuple[int, ...], expected: int, found: int | None) -> NeuroError:
+    """The data is not as long as the header says: `found` bytes (None: more, not inflated to count them)."""
+    shortage = "truncated" if found is not None and found < expected else "longer than its header says"
     return NeuroError(
         f"{path}: IDX data {shortage} (dimensions {'x'.join(map(str, dims))} need {expected} bytes, "
-        f"found {found}); download the file again"
+        f"found {'more' if found is None else found}); download the file again"
     )
 
 
@@ -147,7 +148,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         if len(data) < expected:
             raise _wrong_length(path, dims, expected, len(data))
         if _read(stream, path, 1):
-            raise _wrong_length(path, dims, expected, expected + 1)
+            raise _wrong_length(path, dims, expected, None)
     values = np.frombuffer(data, dtype=dtype).reshape(dims)
     return values.astype(dtype.newbyteorder("="))  # a writable copy in the machine's byte order
 
