@@ -100,7 +100,8 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
         prepare_plot(plot_path)
     chosen = get_backend(backend)
     n_train, n_test, _ = dataset_sizes(data, limit)
-    check_fits_in_memory(estimate_training(chosen, dtype, sizes, n_train, n_test, batch_size),
+    n_loaded = sum(dataset_sizes(data)[:2])  # (the loader holds the whole data set, --limit or not)
+    check_fits_in_memory(estimate_training(chosen, dtype, sizes, n_train, n_test, batch_size, n_loaded),
                          f"training {'-'.join(map(str, sizes))} in {dtype} on the {chosen.name} backend")
     if save_path:
         remove_stale_parts(save_path)

@@ -10,6 +10,9 @@ python backend's Python float in a list costs about 32), times the numbers it ho
     host copies     2 P                                            the initial draw, the copy saved each epoch
     data            (n_train + n_test) * n_0 + n_train * (n_L + 1)  images, desired outputs, the shuffled order
     host data       (n_train + n_test) * n_0                        the loaded images (float32), kept beside
+                                                                   (the whole data set, before --limit)
+    conversion      n_train * n_0                                   the images as a NumPy array in the dtype, on
+                                                                   their way into a backend that stores lists
     activations     3 * m * (n_1 + ... + n_L)                       z, a and delta of a mini-batch
     evaluation      2 * chunk * (n_1 + ... + n_L)                   a chunk of the test set fed forward
 
@@ -70,9 +73,10 @@ class Estimate:
 
 
 def estimate_training(backend, dtype: str, sizes: Sequence[int], n_train: int, n_test: int,
-                      batch_size: int) -> Estimate:
+                      batch_size: int, n_loaded: int | None = None) -> Estimate:
     """The bytes training the network `sizes` on `backend` holds (see the module docstring); a NeuroError if the
-    backend cannot compute in `dtype`."""
+    backend cannot compute in `dtype`. `n_loaded`: the images the loader holds (default n_train + n_test; more
+    when --limit keeps only the first training images of a data set loaded whole)."""
     if dtype not in backend.dtypes:
         raise NeuroError(f"the {backend.name} backend cannot compute in {dtype}; it supports: "
                          f"{', '.join(backend.dtypes)}")
@@ -80,12 +84,16 @@ def estimate_training(backend, dtype: str, sizes: Sequence[int], n_train: int, n
     host = np.dtype(dtype).itemsize
     n_parameters = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
     neurons = sum(sizes[1:])
+    loaded = n_train + n_test if n_loaded is None else n_loaded
+    # A backend whose storage is not the NumPy array itself (Python lists) is handed that array first.
+    conversion = n_train * sizes[0] * host if number != host else 0
     return Estimate({
         "parameters": int(n_parameters * number),
         "gradient": int(2 * n_parameters * number),
         "host copies": int(2 * n_parameters * host),
         "data": int(((n_train + n_test) * sizes[0] + n_train * (sizes[-1] + 1)) * number),
-        "host data": int((n_train + n_test) * sizes[0] * HOST_IMAGE_BYTES),
+        "host data": int(loaded * sizes[0] * HOST_IMAGE_BYTES),
+        "conversion": int(conversion),
         "activations": int(3 * min(batch_size, max(n_train, 1)) * neurons * number),
         "evaluation": int(2 * min(EVAL_CHUNK, n_test) * neurons * number),
     })
