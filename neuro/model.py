@@ -83,12 +83,9 @@ class SavedModel:
 
 
 def save_model(network: Network, path: str | os.PathLike, cost: str = "quadratic",
-               training: TrainingRecord | None = None,
-               parameters: tuple[list[np.ndarray], list[np.ndarray]] | None = None) -> None:
-    """Write `network` (the cost it was trained with, and how, if `training`) to `path`, atomically.
-
-    `parameters` (host copies of the weights and biases) saves those instead of the network's current ones."""
-    weights, biases = parameters if parameters is not None else network.parameters()
+               training: TrainingRecord | None = None) -> None:
+    """Write `network` (the cost it was trained with, and how, if `training`) to `path`, atomically."""
+    weights, biases = network.parameters()
     record = {} if training is None else {"training": np.array(training.to_json())}
     arrays = {f"w{l}": w for l, w in enumerate(weights)} | {f"b{l}": b for l, b in enumerate(biases)}
     with atomic_path(path, suffix=".npz") as tmp:
