@@ -7,8 +7,9 @@ import click
 from neuro.agreement import check_every_path, random_case
 from neuro.backends import available_backends, get_backend
 from neuro.costs import COSTS
+from neuro.memory import check_fits_in_memory, estimate_training
 
-from .common import emit_json, json_option, parse_sizes
+from .common import emit_json, finite, json_option, parse_sizes
 
 
 @click.command()
@@ -16,6 +17,7 @@ from .common import emit_json, json_option, parse_sizes
 @click.option("--batch-size", default=10, show_default=True, type=click.IntRange(min=1), help="Samples per mini-batch.")
 @click.option("--steps", default=3, show_default=True, type=click.IntRange(min=1), help="Gradient steps to compare.")
 @click.option("--weight-scale", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              callback=finite,
               help="Standard deviation of the random weights and biases (large values saturate the sigmoid).")
 @click.option("--cost", type=click.Choice(list(COSTS)), default="quadratic", show_default=True)
 @click.option("--backends", "names", default=None, metavar="A,B", help="Backends to check (default: all available).")
@@ -31,9 +33,16 @@ def agree(layers, batch_size, steps, weight_scale, cost, names, seed, as_json):
     """
     sizes = parse_sizes(layers)
     chosen = [n.strip() for n in names.split(",")] if names else available_backends()
+    for name in chosen:  # (before any work: every backend known and available, every case fitting in memory)
+        backend = get_backend(name)  # a clear error for an unknown or unavailable backend
+        for dtype in backend.dtypes:
+            # (the case's random data, and the float64 reference's copy of it)
+            estimate = estimate_training(backend, dtype, sizes, 2 * batch_size * steps, 0, batch_size)
+            check_fits_in_memory(estimate, f"checking {'-'.join(map(str, sizes))} in {dtype} on {name}",
+                                 advice="use smaller --layers or --batch-size")
     results = []
     for name in chosen:
-        backend = get_backend(name)  # a clear error for an unknown or unavailable backend
+        backend = get_backend(name)
         for dtype in backend.dtypes:
             case = random_case(sizes, batch_size, seed=seed, weight_scale=weight_scale, cost=cost,
                                dtype=dtype, steps=steps)

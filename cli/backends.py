@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from neuro.backends import default_backend_name, list_backends
+from neuro.backends import REGISTRY, default_backend_name, list_backends
+from neuro.errors import NeuroError
 
 from .common import emit_json, json_option
 
@@ -20,6 +21,7 @@ def backends(as_json: bool) -> None:
             "default": default,
             "backends": [{"name": s.name, "available": s.available, "reason": s.reason} for s in statuses],
         })
+        _check_default(default)
         return
     width = max(len(s.name) for s in statuses)
     for s in statuses:
@@ -27,3 +29,11 @@ def backends(as_json: bool) -> None:
         default_mark = " (default)" if s.name == default else ""
         remark = f" [{s.reason}]" if s.reason else ""
         click.echo(f"{s.name:<{width}}  {mark}  {s.summary}{default_mark}{remark}")
+    _check_default(default)
+
+
+def _check_default(default: str) -> None:
+    """After the list: a NeuroError if $NEURO_BACKEND names no backend (every other command would refuse it)."""
+    if default not in REGISTRY:
+        raise NeuroError(f"$NEURO_BACKEND is {default!r}, which is no backend; the known backends are: "
+                         f"{', '.join(REGISTRY)}")

@@ -9,12 +9,15 @@ import click
 import numpy as np
 
 from neuro.backends import available_backends, get_backend
-from neuro.bench import EPOCH_IMAGES, add_speedups, measure
+from neuro.bench import EPOCH_IMAGES, RESIDENT_IMAGES, add_speedups, measure
+from neuro.interrupts import interrupt_on_signals
+from neuro.memory import check_fits_in_memory, estimate_training
 
 from .common import (
     CLASSIC_LAYERS,
     apply_threads,
     emit_json,
+    finite,
     info,
     json_option,
     parse_dtypes,
@@ -36,7 +39,7 @@ from .common import (
 @click.option("--dtype", "dtypes", default="float64", show_default=True, metavar="D[,D...]",
               help="float64, float32, or both as 'float64,float32'.")
 @threads_option
-@click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
+@click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.01), callback=finite,
               help="Time spent measuring each throughput.")
 @click.option("--plot", "plot_path", default=None, metavar="FILE.png",
               help="Draw the ladder (training samples/s, log scale, speedups on the bars) into this PNG "
@@ -78,14 +81,22 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, 
 
     info(f"Benchmark on {platform.processor() or platform.machine()}, numpy {np.__version__}; "
          f"about {seconds:g} s per measurement.", quiet=as_json)
+    check_bench_memory(plan)
     results = []
     host_x = None
+    interrupted = None
     with progress_bar(len(plan), "Measuring", show=not as_json) as bar:
-        for name, dtype, layers, m in plan:
-            result = measure(name, dtype, layers, m, seconds=seconds, host_x=host_x)
-            results.append(result)
-            bar.update(1)
+        try:
+            with interrupt_on_signals():
+                for name, dtype, layers, m in plan:
+                    result = measure(name, dtype, layers, m, seconds=seconds, host_x=host_x)
+                    results.append(result)
+                    bar.update(1)
+        except KeyboardInterrupt as stop:  # (Ctrl-C or SIGTERM: keep what was measured)
+            interrupted = stop
     add_speedups(results)
+    if interrupted is not None:
+        info(f"Interrupted: {len(results)} of {len(plan)} measurements were made; they follow.", quiet=as_json)
     if plot_path:
         from neuro.plots import plot_ladder
 
@@ -93,7 +104,9 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, 
         info(f"Saved the plot to {plot_path}", quiet=as_json)
 
     if as_json:
-        emit_json({"epoch_images": EPOCH_IMAGES, "results": [r.as_dict() for r in results]})
+        emit_json({"epoch_images": EPOCH_IMAGES, "results": [r.as_dict() for r in results],
+                   "interrupted": interrupted is not None})
+        _exit_if(interrupted)
         return
     header = (f"{'backend':<8} {'dtype':<8} {'layers':<20} {'batch':>6} {'train/s':>12} {'forward/s':>12} "
               f"{'epoch':>10} {'vs python':>10} {'compile':>8}  valid")
@@ -107,8 +120,24 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, 
                    f"{speedup:>10} {r.compile_seconds:>7.2f}s  {'yes' if r.validated else 'NO'}")
     click.echo(f"train/s, forward/s: samples per second; epoch: {EPOCH_IMAGES:,} images "
                "(~: extrapolated from a bounded sample); compile: first-call overhead.")
+    _exit_if(interrupted)
     if not all(r.validated for r in results):
         raise click.ClickException("some backends disagree with the reference: their timings mean nothing")
+
+
+def check_bench_memory(plan: list[tuple[str, str, list[int], int]]) -> None:
+    """A NeuroError, before anything is measured, if a measurement of the plan would not fit in memory."""
+    for name, dtype, layers, m in plan:
+        n = max(min(RESIDENT_IMAGES.get(name, EPOCH_IMAGES), EPOCH_IMAGES), m)
+        check_fits_in_memory(estimate_training(get_backend(name), dtype, layers, n, 0, m),
+                             f"measuring {'-'.join(map(str, layers))} in {dtype} on the {name} backend",
+                             advice="use smaller --layers or --batch-size")
+
+
+def _exit_if(interrupted: BaseException | None) -> None:
+    """Exit with 130 (Ctrl-C) or 143 (SIGTERM) after an interrupted run has shown what it measured."""
+    if interrupted is not None:
+        raise SystemExit(getattr(interrupted, "exit_status", 130))
 
 
 def _duration(seconds: float) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -36,6 +37,13 @@ def parse_int_list(text: str, what: str) -> list[int]:
     if not values or any(v <= 0 for v in values):
         raise NeuroError(f"{what} must be positive whole numbers; got {text!r}")
     return values
+
+
+def finite(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    """A click callback: the option's number, which must be finite (click's ranges let inf and nan through)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number, got {value}")
+    return value
 
 
 def emit_json(payload: dict[str, Any]) -> None:
@@ -91,13 +99,20 @@ class NeuroGroup(click.Group):
             return super().invoke(ctx)
         except NeuroError as error:
             raise click.ClickException(str(error)) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:  # (a second Ctrl-C, or one outside a stoppable stretch of work)
             click.echo("Interrupted.", err=True)
-            raise SystemExit(130) from None
+            raise SystemExit(getattr(interrupt, "exit_status", 130)) from None
+
+
+def _backend_name(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    """The backend named by --backend, else by $NEURO_BACKEND, else numpy: read when the command runs."""
+    from neuro.backends import default_backend_name
+
+    return value or default_backend_name()
 
 
 backend_option = click.option(
-    "--backend", "-b", default=None, metavar="NAME",
+    "--backend", "-b", default=None, metavar="NAME", callback=_backend_name,
     help="Backend to compute with (see `neuro backends`). Default: $NEURO_BACKEND, else numpy.",
 )
 dtype_option = click.option(

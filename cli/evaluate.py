@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
-from neuro.data import load_dataset
+from neuro.backends import get_backend
+from neuro.data import dataset_sizes, load_dataset
 from neuro.evaluation import evaluate as evaluate_network
+from neuro.memory import check_fits_in_memory, estimate_training
 from neuro.model import load_model
 from neuro.training import check_fits
 
@@ -20,7 +22,11 @@ from .common import backend_option, data_option, emit_json, json_option
 def evaluate(model, backend, data, as_json):
     """Evaluate a saved MODEL (.npz from `neuro train --save`) on the test images."""
     saved = load_model(model)
-    network = saved.network(backend=backend)
+    chosen = get_backend(backend)
+    n_test = dataset_sizes(data)[1]
+    check_fits_in_memory(estimate_training(chosen, saved.dtype, saved.sizes, 0, n_test, 1),
+                         f"evaluating {'-'.join(map(str, saved.sizes))} on the {chosen.name} backend")
+    network = saved.network(backend=chosen)
     dataset = load_dataset(data)
     check_fits(network, dataset)
     result = evaluate_network(network, dataset.test_images, dataset.test_labels, saved.cost)

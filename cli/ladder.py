@@ -7,9 +7,12 @@ import platform
 import click
 import numpy as np
 
-from neuro.ladder import RungResult, climb, plan
+from neuro.backends import backend_status, get_backend
+from neuro.interrupts import interrupt_on_signals
+from neuro.ladder import RungResult, add_gains, climb, plan
+from neuro.memory import check_fits_in_memory, estimate_training
 
-from .common import CLASSIC_LAYERS, emit_json, info, json_option, parse_dtypes, parse_sizes, progress_bar
+from .common import CLASSIC_LAYERS, emit_json, finite, info, json_option, parse_dtypes, parse_sizes, progress_bar
 
 MULTIPLIER = "x"
 
@@ -22,7 +25,7 @@ MULTIPLIER = "x"
 @click.option("--batch-size", default=10, show_default=True, type=click.IntRange(min=1), help="Mini-batch size.")
 @click.option("--dtype", "dtypes", default="float64,float32", show_default=True, metavar="D[,D]",
               help="float64, float32, or both.")
-@click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
+@click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.01), callback=finite,
               help="Time spent measuring each rung (twice that for a rung on several cores: once on one thread).")
 @click.option("--plot", "plot_path", default=None, metavar="FILE.png",
               help="Draw the ladder (log scale, each bar's gain on it) into this PNG (needs the plot extra).")
@@ -55,8 +58,22 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
         prepare_plot(plot_path)
     info(f"Ladder on {'-'.join(map(str, sizes))}, batch {batch_size}, on {platform.processor() or platform.machine()}"
          f" (numpy {np.__version__}); about {seconds:g} s per rung.", quiet=as_json or markdown)
+    check_ladder_memory(rows, sizes, batch_size)
+    results: list[RungResult] = []
+    interrupted = None
     with progress_bar(len(rows), "Climbing", show=not (as_json or markdown)) as bar:
-        results = climb(rows, sizes, batch_size, seconds, on_row=lambda _: bar.update(1))
+        def on_row(row: RungResult) -> None:
+            results.append(row)
+            bar.update(1)
+
+        try:
+            with interrupt_on_signals():
+                climb(rows, sizes, batch_size, seconds, on_row=on_row)
+        except KeyboardInterrupt as stop:  # (Ctrl-C or SIGTERM: keep the rungs timed so far)
+            interrupted = stop
+            add_gains(results)
+            info(f"Interrupted: {len(results)} of {len(rows)} rows were measured; they follow.",
+                 quiet=as_json or markdown)
     if plot_path:
         from neuro.plots import plot_rungs
 
@@ -64,11 +81,27 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
         info(f"Saved the plot to {plot_path}", quiet=as_json or markdown)
     if as_json:
         emit_json({"layers": sizes, "batch_size": batch_size, "seconds": seconds, "machine": platform.machine(),
-                   "numpy": np.__version__, "rungs": [r.as_dict() for r in results]})
+                   "numpy": np.__version__, "rungs": [r.as_dict() for r in results],
+                   "interrupted": interrupted is not None})
     else:
         click.echo(markdown_table(results) if markdown else text_table(results))
+    if interrupted is not None:
+        raise SystemExit(getattr(interrupted, "exit_status", 130))
     if any(r.timed and not r.validated for r in results):
         raise click.ClickException("some rungs disagree with the reference: their timings mean nothing")
+
+
+def check_ladder_memory(rows, sizes: list[int], batch_size: int) -> None:
+    """A NeuroError, before any rung is timed, if timing a rung of the plan would not fit in memory."""
+    from neuro.bench import EPOCH_IMAGES, RESIDENT_IMAGES
+
+    for _, name, dtype in rows:
+        if not backend_status(name).available:
+            continue
+        n = max(min(RESIDENT_IMAGES.get(name, EPOCH_IMAGES), EPOCH_IMAGES), batch_size)
+        check_fits_in_memory(estimate_training(get_backend(name), dtype, sizes, n, 0, batch_size),
+                             f"timing {'-'.join(map(str, sizes))} in {dtype} on the {name} rung",
+                             advice="use smaller --layers or --batch-size")
 
 
 def _gain(value: float | None, over: str | None) -> str:

@@ -1,15 +1,27 @@
-"""`neuro train`: train a network by mini-batch SGD, report each epoch, optionally save it."""
+"""`neuro train`: train a network by mini-batch SGD, report each epoch, optionally save it; continue a saved run.
+
+Everything that can be checked is checked before the data is loaded: the numbers, the paths to write, and whether
+the network and the data fit in memory. With `--save` the model (and its training record, `neuro.model`) is
+written after every finished epoch, so a crash loses at most the epoch in progress; Ctrl-C or SIGTERM stops at the
+end of a mini-batch, keeps the last finished epoch, and exits with 130 or 143 (`neuro.interrupts`).
+"""
 
 from __future__ import annotations
 
 import time
 
 import click
+import numpy as np
 
-from neuro.data import load_dataset
-from neuro.model import save_model
+from neuro.backends import get_backend
+from neuro.data import dataset_sizes, load_dataset
+from neuro.errors import NeuroError
+from neuro.files import check_writable, remove_stale_parts
+from neuro.interrupts import stop_on_signals
+from neuro.memory import check_fits_in_memory, estimate_training
+from neuro.model import SavedModel, TrainingRecord, load_model, save_model
 from neuro.network import INITS, Network
-from neuro.training import EpochReport, TrainingSettings, sgd
+from neuro.training import EpochReport, TrainingDiverged, TrainingSettings, TrainingStopped, sgd
 
 from .common import (
     CLASSIC_LAYERS,
@@ -25,12 +37,16 @@ from .common import (
     threads_option,
 )
 
+RESUMED = ("eta", "batch_size", "cost", "init", "seed", "data", "limit", "layers", "dtype")
+"""The options a resumed run takes from the model's training record (given again, they must agree)."""
+
 
 @click.command()
 @backend_option
 @data_option
 @click.option("--layers", default=CLASSIC_LAYERS, show_default=True, help="Layer sizes, input to output.")
-@click.option("--epochs", default=10, show_default=True, type=int, help="Passes over the training images.")
+@click.option("--epochs", default=10, show_default=True, type=int,
+              help="Passes over the training images (with --resume: how many more).")
 @click.option("--batch-size", default=10, show_default=True, type=int, help="Images per mini-batch (m).")
 @click.option("--eta", default=3.0, show_default=True, type=float, help="Learning rate: w -= eta/m * nabla_w.")
 @click.option("--cost", type=click.Choice(["quadratic", "cross-entropy"]), default="quadratic",
@@ -41,73 +57,173 @@ from .common import (
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for the initial weights and shuffling.")
 @click.option("--limit", type=int, default=None, metavar="N", help="Train on the first N training images only.")
 @threads_option
-@click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
-              help="Save the trained model (.npz) here.")
+@click.option("--save", "save_path", type=click.Path(), default=None, metavar="PATH",
+              help="Save the model (.npz) here after every epoch: an interrupted run keeps its last epoch.")
+@click.option("--resume", "resume_path", type=click.Path(), default=None, metavar="MODEL",
+              help="Continue training MODEL (saved by --save) for --epochs more epochs, with its settings.")
 @click.option("--plot", "plot_path", default=None, metavar="FILE.png",
               help="Draw test accuracy and cost per epoch into this PNG (needs the plot extra).")
 @json_option
-def train(backend, data, layers, epochs, batch_size, eta, cost, dtype, init, seed, limit, threads, save_path,
-          plot_path, as_json):
+@click.pass_context
+def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init, seed, limit, threads, save_path,
+          resume_path, plot_path, as_json):
     """Train a network on the digits and report test accuracy after every epoch.
+
+    Ctrl-C (or SIGTERM) stops at the end of the mini-batch in progress; with --save, the last finished epoch is
+    in the file, and `--resume` continues from it exactly as if the run had not stopped.
 
     \b
     Examples:
       neuro train                                  # 784-16-16-10 on the built-in digits, numpy backend
       neuro train --epochs 3 --save model.npz
+      neuro train --resume model.npz --epochs 5 --save model.npz    # 5 more epochs
       neuro train --backend python --limit 2000 --epochs 1
       neuro train --data mnist --cost cross-entropy --eta 0.5
       neuro train --plot curve.png                 # accuracy and cost per epoch as a picture
     """
+    given = {"eta": eta, "batch_size": batch_size, "cost": cost, "init": init, "seed": seed, "data": data,
+             "limit": limit, "layers": layers, "dtype": dtype}
+    saved = None
+    if resume_path:
+        saved = load_model(resume_path)
+        given = _resumed_settings(ctx, saved, resume_path, given)
+    eta, batch_size, cost, init, seed, data, limit, dtype = (
+        given[key] for key in ("eta", "batch_size", "cost", "init", "seed", "data", "limit", "dtype"))
     settings = TrainingSettings(epochs=epochs, batch_size=batch_size, eta=eta, cost=cost, seed=seed).check()
-    sizes = parse_sizes(layers)
-    if plot_path:  # fail now, not after the training
+    _check_numbers(seed, limit)
+    sizes = parse_sizes(given["layers"]) if isinstance(given["layers"], str) else list(given["layers"])
+    if save_path:  # fail now, not after the training
+        check_writable(save_path, "the model")
+    if plot_path:
         from neuro.plots import prepare_plot
 
         prepare_plot(plot_path)
-    network = Network(sizes, backend=backend, dtype=dtype, seed=seed, init=init)
+    chosen = get_backend(backend)
+    n_train, n_test, _ = dataset_sizes(data, limit)
+    n_loaded = sum(dataset_sizes(data)[:2])  # (the loader holds the whole data set, --limit or not)
+    check_fits_in_memory(estimate_training(chosen, dtype, sizes, n_train, n_test, batch_size, n_loaded),
+                         f"training {'-'.join(map(str, sizes))} in {dtype} on the {chosen.name} backend")
+    if save_path:
+        remove_stale_parts(save_path)
+
+    if saved is not None:
+        if saved.sizes != sizes:
+            raise NeuroError(f"--layers {layers} conflicts with the model's layers {saved.sizes}")
+        network = saved.network(backend=chosen, dtype=dtype)
+        record = saved.training
+        shuffler, history = record.shuffler(), list(record.history)
+    else:
+        network = Network(sizes, backend=chosen, dtype=dtype, seed=seed, init=init)
+        shuffler, history = np.random.default_rng(seed), []
     apply_threads(network.backend, threads)
     dataset = load_dataset(data, limit=limit)
     n_train = len(dataset.train_labels)
-    info(f"Training {network} on {n_train} {dataset.name} images, testing on {len(dataset.test_labels)}; "
-         f"{epochs} epochs, batch {batch_size}, eta {eta}, {cost} cost.", quiet=as_json)
+    done = len(history)
+    last = done + epochs
+
+    def record_after(report: EpochReport) -> TrainingRecord:
+        history.append({"epoch": report.epoch, "test_accuracy": report.test_accuracy,
+                        "test_cost": report.test_cost, "seconds": report.seconds})
+        return TrainingRecord(len(history), list(history), dict(given, layers=sizes),
+                              shuffler.bit_generator.state)
 
     started = time.perf_counter()
-    with progress_bar(epochs * n_train, "Training", show=not as_json) as bar:
-        def on_epoch(report: EpochReport) -> None:
-            rate = n_train / report.seconds if report.seconds > 0 else float("inf")
-            line = (f"Epoch {report.epoch:>3}/{epochs}: test accuracy {report.test_accuracy:7.2%}, "
-                    f"cost {report.test_cost:.4f}, {report.seconds:.2f} s ({rate:,.0f} samples/s)")
-            # Print above the bar without garbling it: move to a fresh line first.
-            click.echo(("" if bar.hidden else "\r\033[K") + line, err=as_json)
+    stopped = None
+    # (the handlers stay until the command ends: a second Ctrl-C while it finishes stops at once)
+    with stop_on_signals(compiles=network.backend.compiles) as stop:
+        with progress_bar(epochs * n_train, "Training", show=not as_json) as bar:
+            info(f"{'Continuing' if saved else 'Training'} {network} on {n_train} {dataset.name} images, testing "
+                 f"on {len(dataset.test_labels)}; epochs {done + 1} to {last}, batch {batch_size}, eta {eta}, "
+                 f"{cost} cost.", quiet=as_json)
 
-        reports = sgd(network, dataset, settings, on_epoch=on_epoch, on_batch=bar.update)
-    total = time.perf_counter() - started
+            def on_epoch(report: EpochReport) -> None:
+                rate = n_train / report.seconds if report.seconds > 0 else float("inf")
+                line = (f"Epoch {report.epoch:>3}/{last}: test accuracy {report.test_accuracy:7.2%}, "
+                        f"cost {report.test_cost:.4f}, {report.seconds:.2f} s ({rate:,.0f} samples/s)")
+                # Print above the bar without garbling it: move to a fresh line first.
+                click.echo(("" if bar.hidden else "\r\033[K") + line, err=as_json)
+                record = record_after(report)
+                if save_path:
+                    save_model(network, save_path, cost=cost, training=record)
 
-    if save_path:
-        save_model(network, save_path, cost=cost)
-        info(f"Saved the model to {save_path}", quiet=as_json)
-    if plot_path:
-        from neuro.plots import plot_training
+            try:
+                sgd(network, dataset, settings, on_epoch=on_epoch, on_batch=bar.update, should_stop=stop,
+                    shuffler=shuffler, first_epoch=done + 1)
+            except TrainingStopped as stop_signal:
+                stopped = stop_signal
+            except TrainingDiverged as error:
+                kept = f"; {save_path} keeps epoch {len(history)}" if save_path and len(history) > done else ""
+                raise NeuroError(f"{error}{kept}") from None
+        total = time.perf_counter() - started
+        reports = [EpochReport(h["epoch"], h["test_accuracy"], h["test_cost"], h["seconds"]) for h in history]
 
-        plot_training(reports, plot_path, title=f"{network.sizes} on {dataset.name}: after each epoch")
-        info(f"Saved the plot to {plot_path}", quiet=as_json)
-    final = reports[-1]
-    info(f"Final test accuracy {final.test_accuracy:.2%} after {epochs} epochs in {total:.1f} s.", quiet=as_json)
-    if as_json:
-        emit_json({
-            "backend": network.backend.name,
-            "dtype": dtype,
-            "layers": sizes,
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "eta": eta,
-            "cost": cost,
-            "data": dataset.name,
-            "train_images": n_train,
-            "test_accuracy": final.test_accuracy,
-            "test_accuracy_per_epoch": [r.test_accuracy for r in reports],
-            "test_cost_per_epoch": [r.test_cost for r in reports],
-            "epoch_seconds": [r.seconds for r in reports],
-            "train_seconds": sum(r.seconds for r in reports),
-            "saved": save_path,
-        })
+        if stopped is not None:
+            finished = len(history) - done
+            if save_path and finished:
+                where = (f"saved epoch {len(history)} to {save_path}; continue with "
+                         f"`neuro train --resume {save_path} --save {save_path} --epochs {last - len(history)}`")
+            elif save_path:
+                where = f"no epoch had finished, {save_path} was left as it was"
+            else:
+                where = "nothing was saved (no --save)"
+            info(f"Stopped by {stop.name} during epoch {len(history) + 1}: {where}.", quiet=as_json)
+        elif save_path:
+            info(f"Saved the model to {save_path}", quiet=as_json)
+        if plot_path and reports:
+            from neuro.plots import plot_training
+
+            plot_training(reports, plot_path, title=f"{network.sizes} on {dataset.name}: after each epoch")
+            info(f"Saved the plot to {plot_path}", quiet=as_json)
+        if reports and stopped is None:
+            info(f"Final test accuracy {reports[-1].test_accuracy:.2%} after {len(reports)} epochs in {total:.1f} s.",
+                 quiet=as_json)
+        if as_json:
+            emit_json({
+                "backend": network.backend.name,
+                "dtype": dtype,
+                "layers": sizes,
+                "epochs": len(reports),
+                "batch_size": batch_size,
+                "eta": eta,
+                "cost": cost,
+                "data": dataset.name,
+                "train_images": n_train,
+                "test_accuracy": reports[-1].test_accuracy if reports else None,
+                "test_accuracy_per_epoch": [r.test_accuracy for r in reports],
+                "test_cost_per_epoch": [r.test_cost for r in reports],
+                "epoch_seconds": [r.seconds for r in reports],
+                "train_seconds": sum(r.seconds for r in reports),
+                "saved": save_path if save_path and len(history) > done else None,
+                "resumed": resume_path,
+                "interrupted": stopped is not None,
+            })
+        if stopped is not None:
+            stop.exit()
+
+
+def _check_numbers(seed: int, limit: int | None) -> None:
+    """The numbers TrainingSettings does not hold: a NeuroError for the first that cannot work."""
+    if seed < 0:
+        raise NeuroError(f"--seed must be zero or positive, got {seed}")
+    if limit is not None and limit < 1:
+        raise NeuroError(f"--limit must be a positive number of images, got {limit}")
+
+
+def _resumed_settings(ctx: click.Context, saved: SavedModel, path: str, given: dict) -> dict:
+    """The settings of a resumed run: the model's, or a NeuroError for an option given that contradicts them."""
+    record = saved.training
+    if record is None:
+        raise NeuroError(f"{path} has no training record (it was saved before `--resume` existed, or not by "
+                         "`neuro train`): train it again with --save to be able to resume")
+    settings = dict(record.settings)
+    for key in RESUMED:
+        if ctx.get_parameter_source(key) != click.core.ParameterSource.COMMANDLINE:
+            continue
+        mine, theirs = given[key], settings[key]
+        if key == "layers":
+            mine, theirs = parse_sizes(mine), list(theirs)
+        if mine != theirs:
+            option = "--" + key.replace("_", "-")
+            raise NeuroError(f"{option} {given[key]} conflicts with {path}, which was trained with {option} "
+                             f"{theirs}: leave the option out to continue as it was trained")
+    return settings

@@ -25,6 +25,9 @@ BOX = 20
 """The side of the box the digit is fitted into, inside the 28×28 field."""
 INK = 0.1
 """Pixels brighter than this (after step 3) count as ink when finding the digit's bounding box."""
+MAX_PIXELS = 40_000_000
+"""The largest picture read (a 40-megapixel photograph): its size is checked before its pixels are decoded, so a
+small file announcing a vast picture is refused instead of filling the memory."""
 
 
 def read_digit(path: str | os.PathLike) -> np.ndarray:
@@ -35,12 +38,16 @@ def read_digit(path: str | os.PathLike) -> np.ndarray:
     path = os.fspath(path)
     try:
         with image_module.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise NeuroError(f"{path} is a picture of {width}x{height} pixels, more than the {MAX_PIXELS:,} "
+                                 "read; crop or scale it down to the digit")
             gray = _grey_levels(image, image_module)
     except FileNotFoundError:
         raise NeuroError(f"image file {path} does not exist") from None
     except IsADirectoryError:
         raise NeuroError(f"image file {path} is a folder, not a file") from None
-    except (OSError, ValueError, SyntaxError, image_module.DecompressionBombError) as error:
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, image_module.DecompressionBombError) as error:
         # (Pillow's UnidentifiedImageError, for a file that is no image, is an OSError)
         raise NeuroError(f"cannot read {path} as an image: {error}") from None
     return centred_digit(gray, what=path)

@@ -5,10 +5,16 @@ asks the backend for one gradient step per mini-batch: w -= eta/m * nabla_w, b -
 mini-batches per call (neuro/stretches.py). The images, their desired outputs and the shuffled order stay in the
 backend's storage for the whole run; a mini-batch is only a range [start, stop) of the order. After each epoch
 the test set is evaluated and reported.
+
+A run can be continued: the shuffling generator is handed in (`shuffler`) and its state saved with the model, so
+N epochs then M more give the same parameters, bit for bit, as N + M epochs in one go. A run can be stopped: a
+`should_stop` check is polled after every call of the backend (between mini-batches, never in the middle of a
+step) and `sgd` then raises `TrainingStopped`. `sgd` installs no signal handlers: it may run in any thread.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +27,9 @@ from neuro.errors import NeuroError
 from neuro.evaluation import evaluate_outputs, outputs_of
 from neuro.network import Network
 from neuro.stretches import Stretches
+
+MAX_BATCH = 2**31 - 1
+"""The largest mini-batch: its sample indices must fit the 32-bit counters of compiled backends."""
 
 
 @dataclass(frozen=True)
@@ -49,10 +58,25 @@ class TrainingSettings:
             raise NeuroError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise NeuroError(f"the batch size must be at least 1, got {self.batch_size}")
-        if not self.eta > 0:
-            raise NeuroError(f"the learning rate eta must be positive, got {self.eta}")
+        if self.batch_size > MAX_BATCH:
+            raise NeuroError(f"the batch size must be at most {MAX_BATCH:,}, got {self.batch_size}")
+        if not (self.eta > 0 and math.isfinite(self.eta)):
+            raise NeuroError(f"the learning rate eta must be positive and finite, got {self.eta}")
         check_cost(self.cost)
         return self
+
+
+class TrainingStopped(Exception):
+    """Training stopped between two mini-batches because `should_stop` said so; `reports` are the epochs that
+    finished before (the network's parameters are part-way through the next one)."""
+
+    def __init__(self, reports: list[EpochReport]) -> None:
+        super().__init__(f"training stopped after {len(reports)} finished epochs")
+        self.reports = reports
+
+
+class TrainingDiverged(NeuroError):
+    """The cost or the parameters became NaN or infinite: the steps were too large."""
 
 
 def check_fits(network: Network, data: Dataset) -> None:
@@ -76,11 +100,18 @@ def sgd(
     settings: TrainingSettings,
     on_epoch: Callable[[EpochReport], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    shuffler: np.random.Generator | None = None,
+    first_epoch: int = 1,
 ) -> list[EpochReport]:
-    """Train `network` on `data` by mini-batch SGD; returns one report per epoch.
+    """Train `network` on `data` by mini-batch SGD for `settings.epochs` epochs; returns one report per epoch.
 
     `on_epoch(report)` is called after each epoch; `on_batch(n_samples)` after each group of mini-batches, with
-    the number of training samples done since the last call (for a progress bar).
+    the number of training samples done since the last call (for a progress bar). `should_stop()` is asked after
+    each group too: when it is true, `TrainingStopped` is raised. `shuffler` draws each epoch's order (default: a
+    generator seeded with `settings.seed`); pass the generator of an earlier run, and `first_epoch` (the number
+    of the epoch to come), to continue that run. A cost or parameter that becomes NaN or infinite raises
+    `TrainingDiverged` before `on_epoch` sees the epoch.
     """
     settings.check()
     check_fits(network, data)
@@ -89,23 +120,42 @@ def sgd(
     x = network.to_backend(data.train_images)
     y = network.to_backend(one_hot(data.train_labels, network.sizes[-1]))
     x_test = network.to_backend(data.test_images)
-    rng = np.random.default_rng(settings.seed)
+    rng = shuffler if shuffler is not None else np.random.default_rng(settings.seed)
     stretches = Stretches(n, settings.batch_size)  # (mini-batches per call of the backend: neuro/stretches.py)
-    reports = []
-    for epoch in range(1, settings.epochs + 1):
+    reports: list[EpochReport] = []
+    for epoch in range(first_epoch, first_epoch + settings.epochs):
+        if should_stop is not None and should_stop():  # (before the shuffle: the generator stays as saved)
+            raise TrainingStopped(reports)
         started = time.perf_counter()
         order = backend.to_backend(rng.permutation(n), "int64")
-        for start, stop in stretches.calls(0, n):
-            backend.train_steps(network.weights, network.biases, x, y, order, start, stop,
-                                settings.batch_size, settings.eta, settings.cost)
-            if on_batch is not None:
-                on_batch(stop - start)
-        backend.synchronize()
-        seconds = time.perf_counter() - started
-        outputs = outputs_of(network, x_test, len(data.test_labels))
-        evaluation = evaluate_outputs(outputs, data.test_labels, settings.cost)
+        with np.errstate(over="ignore", invalid="ignore"):  # (a diverging run is named below, not warned of)
+            for start, stop in stretches.calls(0, n):
+                backend.train_steps(network.weights, network.biases, x, y, order, start, stop,
+                                    settings.batch_size, settings.eta, settings.cost)
+                if on_batch is not None:
+                    on_batch(stop - start)
+                if should_stop is not None and should_stop():
+                    raise TrainingStopped(reports)
+            backend.synchronize()
+            seconds = time.perf_counter() - started
+            outputs = outputs_of(network, x_test, len(data.test_labels))
+            evaluation = evaluate_outputs(outputs, data.test_labels, settings.cost)
+        check_finite(network, epoch, evaluation.cost, settings.eta)
         report = EpochReport(epoch, evaluation.accuracy, evaluation.cost, seconds)
         reports.append(report)
         if on_epoch is not None:
             on_epoch(report)
     return reports
+
+
+def check_finite(network: Network, epoch: int, cost: float, eta: float) -> None:
+    """`TrainingDiverged` if the test cost or any weight or bias is NaN or infinite after `epoch`."""
+    weights, biases = network.parameters()
+    finite = all(np.isfinite(p).all() for p in weights + biases)
+    if math.isfinite(cost) and finite:
+        return
+    what = "the weights or biases" if not finite else "the test cost"
+    raise TrainingDiverged(
+        f"training diverged in epoch {epoch}: {what} became NaN or infinite (test cost {cost}); "
+        f"the steps are too large, try a smaller --eta than {eta:g}"
+    )

@@ -85,3 +85,18 @@ def test_parameters_that_do_not_fit_the_sizes_are_refused(tmp_path):
     np.savez(path, **fields)
     with pytest.raises(NeuroError, match="w1 has shape"):
         load_model(path)
+
+
+def test_the_training_record_survives_a_round_trip(tmp_path):
+    from neuro.model import TrainingRecord
+
+    shuffler = np.random.default_rng(7)
+    shuffler.permutation(100)
+    settings = {"eta": 0.5, "batch_size": 7, "cost": "cross-entropy", "init": "scaled", "seed": 7,
+                "data": "mnist", "limit": 500, "layers": [784, 3, 10], "dtype": "float32"}
+    history = [{"epoch": 1, "test_accuracy": 0.25, "test_cost": 1.5, "seconds": 0.01}]
+    record = TrainingRecord(1, history, settings, shuffler.bit_generator.state)
+    save_model(Network([784, 3, 10], dtype="float32"), tmp_path / "m.npz", cost="cross-entropy", training=record)
+    loaded = load_model(tmp_path / "m.npz").training
+    assert loaded == record and loaded.data == "mnist"
+    assert np.array_equal(loaded.shuffler().permutation(100), shuffler.permutation(100))

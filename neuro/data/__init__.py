@@ -51,6 +51,30 @@ def one_hot(labels: np.ndarray, n_classes: int = N_CLASSES) -> np.ndarray:
     return y
 
 
+STANDARD_SIZES = (60_000, 10_000)
+"""Training and test images of MNIST, and of the synthetic digits (`load_synthetic`'s defaults)."""
+
+
+def dataset_sizes(spec: str = "synthetic", limit: int | None = None) -> tuple[int, int, int]:
+    """(training images, test images, pixels per image) that `load_dataset(spec, limit)` will give, known before
+    the data is loaded or downloaded: for a folder, from its IDX files' headers (a NeuroError if they are
+    missing or malformed)."""
+    n_train, n_test = STANDARD_SIZES
+    if spec not in ("synthetic", "mnist"):
+        folder = Path(spec)
+        if not folder.is_dir():
+            raise NeuroError(
+                f"--data {spec!r} is neither 'synthetic', 'mnist' nor a folder of MNIST IDX files"
+            )
+        from neuro.data.idx import find_mnist_files, read_idx_shape
+
+        shapes = [read_idx_shape(path) for path in find_mnist_files(folder)]
+        n_train, n_test = (shape[0] if shape else 0 for shape in (shapes[0], shapes[2]))
+    if limit is not None:
+        n_train = min(n_train, limit)
+    return n_train, n_test, N_PIXELS
+
+
 def load_dataset(spec: str = "synthetic", limit: int | None = None) -> Dataset:
     """Load the data named by `spec`: "synthetic", "mnist" (downloaded once) or a folder of MNIST IDX files."""
     if spec == "synthetic":

@@ -12,11 +12,14 @@ a file's name does not matter. Every malformed file is reported as a one-line `N
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -46,63 +49,107 @@ MNIST_FILES = (
 )
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's contents, gunzipped when they start with gzip's magic bytes."""
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[BinaryIO]:
+    """The file as a stream of its IDX bytes: gunzipped on the fly when it starts with gzip's magic bytes, so that
+    no more is inflated than is read (a small gzip file may inflate to gigabytes)."""
     try:
-        raw = path.read_bytes()
+        raw = path.open("rb")
     except FileNotFoundError:
         raise NeuroError(f"{path}: file not found") from None
     except OSError as exc:
         raise NeuroError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    if not raw:
-        raise NeuroError(f"{path}: the file is empty; download it again")
-    if not raw.startswith(GZIP_MAGIC):
-        return raw
+    with raw:
+        magic = raw.read(len(GZIP_MAGIC))
+        raw.seek(0)
+        if not magic:
+            raise NeuroError(f"{path}: the file is empty; download it again")
+        if magic != GZIP_MAGIC:
+            yield raw
+            return
+        with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+            yield stream
+
+
+def _read(stream: BinaryIO, path: Path, n_bytes: int) -> bytes:
+    """At most `n_bytes` from `stream`; a broken gzip stream is a NeuroError."""
     try:
-        return gzip.decompress(raw)
+        return stream.read(n_bytes)
     except (OSError, EOFError, zlib.error) as exc:
         raise NeuroError(
             f"{path}: the gzip file is corrupt or truncated ({exc}); delete it and download it again"
         ) from None
+    except MemoryError:
+        raise NeuroError(f"{path}: not enough memory to read {n_bytes} bytes") from None
 
 
-def _parse_header(path: Path, data: bytes) -> tuple[np.dtype, tuple[int, ...], int]:
-    """The element type, the dimensions and the header length of IDX `data` read from `path`."""
-    if any(data[:2]):
+def _parse_header(path: Path, stream: BinaryIO) -> tuple[np.dtype, tuple[int, ...]]:
+    """The element type and the dimensions of the IDX file being read from `stream`, read from its header."""
+    head = _read(stream, path, 4)
+    if any(head[:2]):
         raise NeuroError(
-            f"{path}: not an IDX file (wrong magic number {data[:4].hex()}, it should start with two zero "
+            f"{path}: not an IDX file (wrong magic number {head[:4].hex()}, it should start with two zero "
             "bytes); check that this is an MNIST IDX file"
         )
-    if len(data) < 4:
-        raise NeuroError(f"{path}: truncated IDX header ({len(data)} bytes); download the file again")
-    type_code, ndim = data[2], data[3]
+    if len(head) < 4:
+        raise NeuroError(f"{path}: truncated IDX header ({len(head)} bytes); download the file again")
+    type_code, ndim = head[2], head[3]
     if type_code not in IDX_TYPES:
         known = ", ".join(f"0x{code:02X}" for code in IDX_TYPES)
         raise NeuroError(f"{path}: unsupported IDX type code 0x{type_code:02X} (supported: {known})")
-    header_length = 4 + 4 * ndim
-    if len(data) < header_length:
+    sizes = _read(stream, path, 4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise NeuroError(
-            f"{path}: truncated IDX header ({len(data)} bytes, {header_length} needed for {ndim} "
+            f"{path}: truncated IDX header ({4 + len(sizes)} bytes, {4 + 4 * ndim} needed for {ndim} "
             "dimensions); download the file again"
         )
-    dims = struct.unpack(f">{ndim}I", data[4:header_length])
-    return IDX_TYPES[type_code], dims, header_length
+    return IDX_TYPES[type_code], struct.unpack(f">{ndim}I", sizes)
+
+
+def read_idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
+    """The dimensions an IDX file's header announces, without reading its data."""
+    path = Path(path)
+    with _opened(path) as stream:
+        return _parse_header(path, stream)[1]
+
+
+def _wrong_length(path: Path, dims: tuple[int, ...], expected: int, found: int | None) -> NeuroError:
+    """The data is not as long as the header says: `found` bytes (None: more, not inflated to count them)."""
+    shortage = "truncated" if found is not None and found < expected else "longer than its header says"
+    return NeuroError(
+        f"{path}: IDX data {shortage} (dimensions {'x'.join(map(str, dims))} need {expected} bytes, "
+        f"found {'more' if found is None else found}); download the file again"
+    )
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (plain or gzip-compressed) into an array of its shape, in native byte order."""
+    """Read an IDX file (plain or gzip-compressed) into an array of its shape, in native byte order.
+
+    No more is read (or inflated) than the header announces, and an announcement larger than the memory this
+    process may use is refused before the data is read."""
+    from neuro.memory import gib, usable_memory
+
     path = Path(path)
-    data = _read_bytes(path)
-    dtype, dims, header_length = _parse_header(path, data)
-    expected = int(np.prod(dims, dtype=object)) * dtype.itemsize
-    found = len(data) - header_length
-    if found != expected:
-        shortage = "truncated" if found < expected else "longer than its header says"
-        raise NeuroError(
-            f"{path}: IDX data {shortage} (dimensions {'x'.join(map(str, dims))} need {expected} bytes, "
-            f"found {found}); download the file again"
-        )
-    values = np.frombuffer(data, dtype=dtype, offset=header_length).reshape(dims)
+    with _opened(path) as stream:
+        dtype, dims = _parse_header(path, stream)
+        header_length = 4 + 4 * len(dims)
+        expected = int(np.prod(dims, dtype=object)) * dtype.itemsize
+        if not isinstance(stream, gzip.GzipFile):  # a plain file: its length tells, before anything is read
+            found = os.fstat(stream.fileno()).st_size - header_length
+            if found != expected:
+                raise _wrong_length(path, dims, expected, found)
+        usable = usable_memory()
+        if usable is not None and 2 * expected > usable[0]:  # (the bytes, and the array made of them)
+            raise NeuroError(
+                f"{path}: its header announces {'x'.join(map(str, dims))} numbers, {gib(expected)}, more than "
+                f"the {gib(usable[0] // 2)} this process can read ({usable[1]}); is this an MNIST IDX file?"
+            )
+        data = _read(stream, path, expected)
+        if len(data) < expected:
+            raise _wrong_length(path, dims, expected, len(data))
+        if _read(stream, path, 1):
+            raise _wrong_length(path, dims, expected, None)
+    values = np.frombuffer(data, dtype=dtype).reshape(dims)
     return values.astype(dtype.newbyteorder("="))  # a writable copy in the machine's byte order
 
 
@@ -182,14 +229,8 @@ def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.nda
     return x, labels.astype(np.int64)
 
 
-def read_mnist_folder(
-    folder: str | os.PathLike,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Read the four MNIST IDX files of `folder`: (train images, train labels, test images, test labels).
-
-    Images come back as float32 (n, 784) scaled to [0, 1], labels as int64 (n,) digits 0..9.
-    """
-    folder = Path(folder)
+def find_mnist_files(folder: Path) -> list[Path]:
+    """The four MNIST files of `folder`, in the order of MNIST_FILES, or a NeuroError naming those missing."""
     if not folder.is_dir():
         raise NeuroError(f"{folder}: not a folder; give a folder holding the four MNIST IDX files")
     found = {name: _find_mnist_file(folder, name) for _, name in MNIST_FILES}
@@ -199,7 +240,17 @@ def read_mnist_folder(
             f"{folder}: missing MNIST file(s) {', '.join(missing)} (plain or .gz); put all four IDX files "
             "there, or use --data mnist to download them"
         )
-    paths = [found[name] for _, name in MNIST_FILES]
+    return [found[name] for _, name in MNIST_FILES]
+
+
+def read_mnist_folder(
+    folder: str | os.PathLike,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read the four MNIST IDX files of `folder`: (train images, train labels, test images, test labels).
+
+    Images come back as float32 (n, 784) scaled to [0, 1], labels as int64 (n,) digits 0..9.
+    """
+    paths = find_mnist_files(Path(folder))
     train_x, train_y = _read_pair(paths[0], paths[1])
     test_x, test_y = _read_pair(paths[2], paths[3])
     return train_x, train_y, test_x, test_y
