@@ -9,19 +9,29 @@ from neuro.backends import available_backends, get_backend
 from neuro.costs import COSTS
 from neuro.memory import check_fits_in_memory, estimate_training
 
-from .common import emit_json, finite, json_option, parse_sizes
+from .common import emit_json, finite, json_option, layers_option, parse_sizes
+
+LEGEND = """\
+quantity: the outputs, the gradient nabla_w and nabla_b of the first mini-batch, the weights and biases after one
+step (w_1, b_1) and after all the steps (w_n, b_n). max abs diff: the largest |backend - reference| over the
+quantity's numbers. max rel diff: the largest of those differences divided by the reference's value; it is large
+where a value is tiny (a gradient entry near 0, summed in float32 from terms a million times larger), so it does
+not decide. diff/bound: each difference divided by the rounding error the oracle allows that very number
+(neuro/agreement.py); this decides, and must be at most 1."""
 
 
 @click.command()
-@click.option("--layers", default="784,16,16,10", show_default=True, help="Layer sizes of the random network.")
+@layers_option("Layer sizes of the random network, input to output.")
 @click.option("--batch-size", default=10, show_default=True, type=click.IntRange(min=1), help="Samples per mini-batch.")
 @click.option("--steps", default=3, show_default=True, type=click.IntRange(min=1), help="Gradient steps to compare.")
 @click.option("--weight-scale", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               callback=finite,
               help="Standard deviation of the random weights and biases (large values saturate the sigmoid).")
-@click.option("--cost", type=click.Choice(list(COSTS)), default="quadratic", show_default=True)
+@click.option("--cost", type=click.Choice(list(COSTS)), default="quadratic", show_default=True,
+              help="The cost whose gradient is compared.")
 @click.option("--backends", "names", default=None, metavar="A,B", help="Backends to check (default: all available).")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seed for the random network, inputs and targets: the same case for every backend.")
 @json_option
 def agree(layers, batch_size, steps, weight_scale, cost, names, seed, as_json):
     """Check that every backend computes the same outputs, gradients and updated parameters.
@@ -69,6 +79,8 @@ def agree(layers, batch_size, steps, weight_scale, cost, names, seed, as_json):
             flag = "" if c.ok else "  <-- exceeds the bound"
             click.echo(f"{c.backend:<{width}} {c.dtype:<8} {c.quantity:<9} {c.max_abs:>13.3e} {c.max_rel:>13.3e} "
                        f"{c.worst:>11.3g}{flag}")
-        click.echo("All backends agree." if ok else "Some backends disagree with the reference.")
+        click.echo(LEGEND)
+        click.echo("All backends agree: every diff/bound is at most 1." if ok
+                   else "Some backends disagree with the reference: a diff/bound above 1.")
     if not ok:
         raise SystemExit(1)

@@ -124,6 +124,11 @@ data_option = click.option(
     help="'synthetic' (built-in generated digits), 'mnist' (downloaded once to $NEURO_DATA_DIR or "
          "~/.cache/neuro), or a folder holding the four MNIST IDX files.",
 )
+def layers_option(help: str = "Layer sizes, input to output."):
+    """The --layers option: the network's layer sizes as SIZES, like 784,16,16,10 (the classic network)."""
+    return click.option("--layers", default=CLASSIC_LAYERS, show_default=True, metavar="SIZES", help=help)
+
+
 threads_option = click.option(
     "--threads", type=click.IntRange(min=1), default=None, metavar="N",
     help="CPU threads for backends that use several cores (numba). Default: NUMBA_NUM_THREADS, else all cores.",

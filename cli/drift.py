@@ -10,12 +10,12 @@ from neuro.data import load_dataset
 from neuro.drift import drift
 
 from .common import (
-    CLASSIC_LAYERS,
     data_option,
     dtype_option,
     emit_json,
     info,
     json_option,
+    layers_option,
     parse_int_list,
     parse_sizes,
     progress_bar,
@@ -28,8 +28,7 @@ from .common import (
 @click.option("--steps", default="1,10,100,1000,6000", show_default=True, metavar="N,N,...",
               help="After how many gradient steps to compare the parameters (6000 steps of 10 images: one "
                    "epoch of the 60,000 training images).")
-@click.option("--layers", default=CLASSIC_LAYERS, show_default=True, metavar="SIZES",
-              help="Layer sizes, input to output.")
+@layers_option()
 @click.option("--batch-size", default=10, show_default=True, type=click.IntRange(min=1),
               help="Images per mini-batch (m).")
 @click.option("--eta", default=3.0, show_default=True, type=click.FloatRange(min=0, min_open=True),

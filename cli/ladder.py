@@ -12,7 +12,16 @@ from neuro.interrupts import interrupt_on_signals
 from neuro.ladder import RungResult, add_gains, climb, plan
 from neuro.memory import check_fits_in_memory, estimate_training
 
-from .common import CLASSIC_LAYERS, emit_json, finite, info, json_option, parse_dtypes, parse_sizes, progress_bar
+from .common import (
+    emit_json,
+    finite,
+    info,
+    json_option,
+    layers_option,
+    parse_dtypes,
+    parse_sizes,
+    progress_bar,
+)
 
 MULTIPLIER = "x"
 
@@ -20,8 +29,7 @@ MULTIPLIER = "x"
 @click.command()
 @click.option("--backends", "names", default=None, metavar="A,B",
               help="Rungs to run (default: all). They keep their places and numbers on the ladder.")
-@click.option("--layers", default=CLASSIC_LAYERS, show_default=True, metavar="SIZES",
-              help="Layer sizes of the network, input to output.")
+@layers_option("Layer sizes of the network, input to output.")
 @click.option("--batch-size", default=10, show_default=True, type=click.IntRange(min=1), help="Mini-batch size.")
 @click.option("--dtype", "dtypes", default="float64,float32", show_default=True, metavar="D[,D]",
               help="float64, float32, or both.")

@@ -16,7 +16,7 @@ from neuro.model import load_model, save_model
 from neuro.network import INITS, Network
 from neuro.training import EpochReport, TrainingSettings, check_fits
 
-from .common import CLASSIC_LAYERS, backend_option, parse_sizes, progress_bar
+from .common import backend_option, layers_option, parse_sizes, progress_bar
 
 DEFAULT_PORT = 8000
 
@@ -59,8 +59,7 @@ def check_save_path(path: str) -> None:
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the default web browser.")
 @click.option("--train", "live", is_flag=True,
               help="Train a new network in the background and watch it learn (with the options below).")
-@click.option("--layers", default=CLASSIC_LAYERS, show_default=True, metavar="SIZES",
-              help="--train: layer sizes, input to output.")
+@layers_option("--train: layer sizes, input to output.")
 @click.option("--epochs", default=10, show_default=True, type=int, help="--train: passes over the training images.")
 @click.option("--batch-size", default=10, show_default=True, type=int, help="--train: images per mini-batch (m).")
 @click.option("--eta", default=3.0, show_default=True, type=float, help="--train: learning rate, w -= eta/m * nabla_w.")

@@ -21,10 +21,9 @@ from neuro.interrupts import stop_on_signals
 from neuro.memory import check_fits_in_memory, estimate_training
 from neuro.model import SavedModel, TrainingRecord, load_model, save_model
 from neuro.network import INITS, Network
-from neuro.training import EpochReport, TrainingDiverged, TrainingSettings, TrainingStopped, sgd
+from neuro.training import EpochReport, TrainingDiverged, TrainingSettings, TrainingStopped, compile_backend, sgd
 
 from .common import (
-    CLASSIC_LAYERS,
     apply_threads,
     backend_option,
     data_option,
@@ -32,6 +31,7 @@ from .common import (
     emit_json,
     info,
     json_option,
+    layers_option,
     parse_sizes,
     progress_bar,
     threads_option,
@@ -44,7 +44,7 @@ RESUMED = ("eta", "batch_size", "cost", "init", "seed", "data", "limit", "layers
 @click.command()
 @backend_option
 @data_option
-@click.option("--layers", default=CLASSIC_LAYERS, show_default=True, help="Layer sizes, input to output.")
+@layers_option()
 @click.option("--epochs", default=10, show_default=True, type=int,
               help="Passes over the training images (with --resume: how many more).")
 @click.option("--batch-size", default=10, show_default=True, type=int, help="Images per mini-batch (m).")
@@ -131,10 +131,16 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
     stopped = None
     # (the handlers stay until the command ends: a second Ctrl-C while it finishes stops at once)
     with stop_on_signals(compiles=network.backend.compiles) as stop:
+        info(f"{'Continuing' if saved else 'Training'} {network} on {n_train} {dataset.name} images, testing "
+             f"on {len(dataset.test_labels)}; {_epochs(done + 1, last)}, batch {batch_size}, eta {eta}, "
+             f"{cost} cost.", quiet=as_json)
+        if network.backend.compiles:
+            info(f"Compiling the {network.backend.name} backend's functions for {dtype} (Numba keeps them on disk, "
+                 "so a later run only loads them) ...", quiet=as_json)
+            seconds = compile_backend(network, dataset, batch_size, cost)
+            info(f"Compiled in {seconds:.1f} s; the epochs' times and samples/s below do not include it.",
+                 quiet=as_json)
         with progress_bar(epochs * n_train, "Training", show=not as_json) as bar:
-            info(f"{'Continuing' if saved else 'Training'} {network} on {n_train} {dataset.name} images, testing "
-                 f"on {len(dataset.test_labels)}; epochs {done + 1} to {last}, batch {batch_size}, eta {eta}, "
-                 f"{cost} cost.", quiet=as_json)
 
             def on_epoch(report: EpochReport) -> None:
                 rate = n_train / report.seconds if report.seconds > 0 else float("inf")
@@ -175,7 +181,8 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
             plot_training(reports, plot_path, title=f"{network.sizes} on {dataset.name}: after each epoch")
             info(f"Saved the plot to {plot_path}", quiet=as_json)
         if reports and stopped is None:
-            info(f"Final test accuracy {reports[-1].test_accuracy:.2%} after {len(reports)} epochs in {total:.1f} s.",
+            info(f"Final test accuracy {reports[-1].test_accuracy:.2%} after {len(reports)} "
+                 f"epoch{'s' if len(reports) != 1 else ''} in {total:.1f} s.",
                  quiet=as_json)
         if as_json:
             emit_json({
@@ -199,6 +206,11 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
             })
         if stopped is not None:
             stop.exit()
+
+
+def _epochs(first: int, last: int) -> str:
+    """'epoch 3', or 'epochs 1 to 10'."""
+    return f"epoch {first}" if first == last else f"epochs {first} to {last}"
 
 
 def _check_numbers(seed: int, limit: int | None) -> None:

@@ -84,7 +84,11 @@ def check_writable(path: str | os.PathLike, what: str) -> None:
         raise NeuroError(f"cannot write {what} {path}: it is a folder; give a file name")
     if not folder.is_dir():
         raise NeuroError(f"cannot write {what} {path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise NeuroError(f"cannot write {what} {path}: the folder {folder} is not writable")
+    try:  # (try it: permission bits do not tell, e.g. for root, or on a read-only or special file system)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{target.name}.probe."):
+            pass
+    except OSError as error:
+        raise NeuroError(f"cannot write {what} {path}: the folder {folder} is not writable "
+                         f"({error.strerror.lower()})") from None
     if target.exists() and not os.access(target, os.W_OK) and not os.access(folder, os.W_OK):
         raise NeuroError(f"cannot write {what} {path}: the file is read-only")

@@ -159,3 +159,30 @@ def check_finite(network: Network, epoch: int, cost: float, eta: float) -> None:
         f"training diverged in epoch {epoch}: {what} became NaN or infinite (test cost {cost}); "
         f"the steps are too large, try a smaller --eta than {eta:g}"
     )
+
+
+def compile_backend(network: Network, data: Dataset, batch_size: int, cost: str) -> float:
+    """Make a compiling backend compile what training will call, before training starts; the seconds it took.
+
+    Numba and CUDA compile a function on its first call, for seconds (or load it from Numba's disk cache, in
+    well under one). Done here, on a copy of the network and a few images, the first epoch's time and samples/s
+    measure training, not compiling. Every way the backend may run its steps (`paths`: one thread or a team,
+    compiled loops or BLAS) is called once, and the forward pass that evaluation uses; the network's own
+    parameters are not touched.
+    """
+    backend = network.backend
+    started = time.perf_counter()
+    copy = Network.from_parameters(*network.parameters(), backend=backend, dtype=network.dtype)
+    n = min(len(data.train_labels), 2 * batch_size)
+    x = copy.to_backend(data.train_images[:n])
+    y = copy.to_backend(one_hot(data.train_labels[:n], network.sizes[-1]))
+    order = backend.to_backend(np.arange(n), "int64")
+    try:
+        for path in backend.paths:
+            backend.force_path(path)
+            backend.train_steps(copy.weights, copy.biases, x, y, order, 0, n, batch_size, 0.1, cost)
+    finally:
+        backend.force_path(None)
+    backend.forward(copy.weights, copy.biases, x)
+    backend.synchronize()
+    return time.perf_counter() - started
