@@ -112,7 +112,8 @@ def weights(model, layer, neuron, per, out, color):
     scales = weight_scales(w, per)
     scale_text = (f"|w| / {scales[0]:.3g}, the largest |w| of layer {layer}" if per == "layer"
                   else "|w| / the largest |w| of each neuron")
-    who = f"neuron {neuron}" if neuron is not None else f"{n_out} neurons (0 to {n_out - 1}, row by row)"
+    numbered = "each grid under its neuron's number" + (", the digit it stands for" if layer == n_layers else "")
+    who = f"neuron {neuron}" if neuron is not None else f"{n_out} neurons (0 to {n_out - 1}, row by row; {numbered})"
     grid_text = f"{shape[0]}×{shape[1]} grid" + (", each weight in its pixel's place" if n_in == IMAGE_SIDE**2 else "")
     header = f"layer {layer}, {who}; {n_in} incoming weights per neuron on a {grid_text}"
 

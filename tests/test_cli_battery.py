@@ -135,8 +135,10 @@ CASES = [
 @pytest.mark.parametrize(("args", "env", "fragment"), CASES, ids=[" ".join(c[0])[:60] for c in CASES])
 def test_a_bad_input_gives_one_error_line_and_writes_nothing(files, tmp_path, monkeypatch, args, env, fragment):
     monkeypatch.chdir(tmp_path)
+    if "--plot" in args:
+        pytest.importorskip("matplotlib", reason="needs matplotlib, the plot extra: pip install -e '.[plot]'")
     if "{text_png}" in args or any(a.endswith(".png") for a in args):
-        pytest.importorskip("PIL")
+        pytest.importorskip("PIL", reason="needs Pillow, the pictures extra: pip install -e '.[pictures]'")
     result = CliRunner().invoke(main, [a.format(**files) for a in args], env=env)
     assert result.exit_code != 0, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from extras import needs_matplotlib
 
 from neuro import Network, save_model
 from neuro.cli.main import main
@@ -203,6 +204,7 @@ def test_predict_refuses_a_model_without_784_inputs(tmp_path, mnist_folder):
 # ----------------------------------------------------------------------------------------------- pictures
 
 
+@needs_matplotlib
 def test_train_plot_writes_a_png(mnist_folder, tmp_path):
     output = run("train", "--data", mnist_folder, "--epochs", 2, "--layers", "784,5,10",
                  "--plot", tmp_path / "curve.png").output
@@ -210,6 +212,7 @@ def test_train_plot_writes_a_png(mnist_folder, tmp_path):
     assert (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
 
 
+@needs_matplotlib
 def test_bench_plot_writes_a_png(tmp_path):
     run("bench", "--backends", "python,numpy", "--layers", "20,5,3", "--seconds", "0.02",
         "--plot", tmp_path / "ladder.png")
@@ -247,6 +250,7 @@ def test_show_weights_out_without_pillow_says_how_to_install(monkeypatch, model,
                           "pip install 'neuro[plot]'")
 
 
+@needs_matplotlib
 def test_plot_into_a_missing_folder(mnist_folder, tmp_path):
     assert_one_line_error(run("train", "--data", mnist_folder, "--plot", tmp_path / "no" / "c.png", ok=False),
                           "does not exist")
