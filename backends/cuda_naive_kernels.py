@@ -23,12 +23,13 @@ Blocks are 32 x 8 threads (fewer for a small layer, see `launch_grid`), rounded 
 of 17 neurons gets 32 threads across and 15 of them have no neuron: every kernel checks its indices against
 the array shapes before touching memory (the classic GPU bug is a kernel that assumes whole blocks).
 
-| kernel                     | thread (x, y) | its loop          | computes                                      |
-|----------------------------|---------------|-------------------|-----------------------------------------------|
-| feedforward_layer, _output | (j, s)        | over inputs k     | a[s][j] = sigmoid(b[j] + sum_k a_prev[s][k] w[j][k]) |
-| backprop_delta             | (k, s)        | over next j       | delta[s][k] = (sum_j delta_next[s][j] w_next[j][k]) a(1 - a) |
-| accumulate_gradient,       | (k, j)        | over samples s    | dC/dw[j][k] = sum_s delta[s][j] a_prev[s][k]; column k = n_prev: dC/db[j] |
-| update_parameters          |               |                   | w[j][k] -= eta/m times the same sum           |
+| kernel                     | thread (x, y) | its loop       | computes                                             |
+|----------------------------|---------------|----------------|------------------------------------------------------|
+| feedforward_layer, _output | (j, s)        | over inputs k  | a[s][j] = sigmoid(b[j] + sum_k a_prev[s][k] w[j][k]) |
+| backprop_delta             | (k, s)        | over next j    | delta[s][k] = (sum_j delta_next[s][j] w_next[j][k])  |
+|                            |               |                |               * a[s][k] (1 - a[s][k])                |
+| accumulate_gradient,       | (k, j)        | over samples s | dC/dw[j][k] = sum_s delta[s][j] a_prev[s][k]         |
+| update_parameters          |               |                | (column k = n_prev: dC/db[j]); the update w -= eta/m |
 
 The gradient gets one thread per weight w[j][k], summing over the samples, so no two threads write the same
 number and no atomic additions are needed; the bias b[j], the weight from an extra input whose activation is
