@@ -39,10 +39,14 @@ def parameters(sizes: tuple[int, ...]) -> int:
     return sum((n_prev + 1) * n for n_prev, n in zip(sizes, sizes[1:]))
 
 
+def fits_in_shared_memory(sizes: tuple[int, ...], batch_size: int, dtype: str) -> bool:
+    """Do a mini-batch's activations and deltas fit in one block's shared memory?"""
+    return shared_numbers(tuple(sizes), batch_size) * np.dtype(dtype).itemsize <= SHARED_BYTES
+
+
 def fused_takes(sizes: tuple[int, ...], batch_size: int, dtype: str) -> bool:
     """Does a stretch of this network and batch size run in the one-block kernel (the module docstring's rule)?"""
-    shared_bytes = shared_numbers(tuple(sizes), batch_size) * np.dtype(dtype).itemsize
-    return shared_bytes <= SHARED_BYTES and parameters(tuple(sizes)) <= FUSED_MAX_PARAMETERS
+    return fits_in_shared_memory(sizes, batch_size, dtype) and parameters(tuple(sizes)) <= FUSED_MAX_PARAMETERS
 
 
 class FusedSteps(CudaSteps):
@@ -60,9 +64,13 @@ class FusedSteps(CudaSteps):
         self._forced = path
 
     def path_for(self, sizes: tuple[int, ...], batch_size: int, dtype: str) -> str:
-        """The way a stretch of this network and batch size runs: the forced path, else the rule's."""
-        if self._forced is not None:
-            return self._forced
+        """The way a stretch of this network and batch size runs: the rule's (`fused_takes`); forced to "fused",
+        fused wherever the activations and deltas fit in shared memory (the parameter limit is a choice of speed,
+        not of correctness), tiled beyond; forced to "tiled", tiled."""
+        if self._forced == "tiled":
+            return "tiled"
+        if self._forced == "fused":
+            return "fused" if fits_in_shared_memory(tuple(sizes), batch_size, dtype) else "tiled"
         return "fused" if fused_takes(sizes, batch_size, dtype) else "tiled"
 
     def launches(self, sizes: tuple[int, ...], batch_size: int, dtype: str, steps: int) -> int:
@@ -84,9 +92,6 @@ class FusedSteps(CudaSteps):
     def _fused_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost) -> None:
         """The stretch in one launch of the one-block kernel."""
         sizes, dtype = layer_sizes(weights), weights[0].dtype
-        if shared_numbers(sizes, batch_size) * dtype.itemsize > SHARED_BYTES:  # (only when forced)
-            raise NeuroError(f"the fused path cannot take {'-'.join(map(str, sizes))} at batch {batch_size}: "
-                             f"its activations and deltas need more than {SHARED_BYTES // 1024} KB of shared memory")
         kernel = fused_kernel(shared_numbers(sizes, batch_size))
         threads = SIMULATED_THREADS if simulated() else THREADS
         # eta in the parameters' dtype: a Python float would make the float32 kernel compute in float64
