@@ -1,6 +1,7 @@
 """The GPU check's table: every cuda rung, numpy, numba and PyTorch, on the classic and the wide network.
 
-    python scripts/gpu-check.py [--seconds 2] [--json FILE] [--budget 270] [--torch-timeout 100] [--dry-run]
+    python scripts/gpu-check.py [--seconds 2] [--json FILE] [--budget 270] [--torch-timeout 100]
+                                [--cases classic,wide] [--rows A,B] [--dry-run]
 
 scripts/gpu-check.sh runs it after the agreement tests, on a machine with a GPU. Two cases, float32:
 
@@ -195,7 +196,7 @@ def targets(rows: list[Row], cases: tuple[Case, ...]) -> list[dict]:
         met = None if ratio is None or at_least is None else ratio >= at_least
         return {"target": text, "ratio": ratio, "at_least": at_least, "met": met}
 
-    classic = next(c for c in cases if c.name == "classic")
+    classic = next((c for c in cases if c.name == "classic"), CASES[0])
     chosen = choose(classic.layers, classic.batch_size, classic.dtype)
     fastest_torch = max((r.samples_per_s for r in rows if r.case == "classic" and r.kind == "torch"
                          and r.samples_per_s), default=None)
@@ -291,6 +292,7 @@ def main() -> None:
                         help="seconds for the whole table; torch.compile rows are skipped once it is spent")
     parser.add_argument("--torch-timeout", type=float, default=100.0, help="seconds for one PyTorch row at most")
     parser.add_argument("--dry-run", action="store_true", help="a tiny network: check the script, measure nothing")
+    parser.add_argument("--cases", default="classic,wide", metavar="A,B", help="classic, wide, or both")
     parser.add_argument("--rows", default=None, metavar="A,B",
                         help="only these rows (e.g. cuda-fused,numba,torch eager); default: every row")
     args = parser.parse_args()
@@ -306,7 +308,10 @@ def main() -> None:
             neuro.bench.RESIDENT_IMAGES[name] = DRY_IMAGES
     started = time.monotonic()
     budget_ends = started + args.budget
-    cases = DRY_CASES if args.dry_run else CASES
+    wanted = {name.strip() for name in args.cases.split(",")}
+    cases = tuple(c for c in (DRY_CASES if args.dry_run else CASES) if c.name in wanted)
+    if not cases:
+        sys.exit(f"Error: --cases names none of: {', '.join(c.name for c in CASES)}")
 
     def report(row: Row) -> None:
         print(f"  {row.case:<8} {row.name:<26} {_number(row.samples_per_s):>12} samples/s  {row.note}", flush=True)

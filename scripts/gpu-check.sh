@@ -21,8 +21,17 @@ python=$(command -v "${PYTHON:-python}")   # absolute: the neuro commands below 
 started=$SECONDS
 
 echo "== Install (no network: no dependencies, no build isolation; numpy, numba, numba-cuda must be there)"
-"$python" -m pip install --no-deps --no-build-isolation -q -e . \
-  || { echo "gpu-check: pip could not install this checkout (is setuptools installed?)" >&2; exit 1; }
+if ! "$python" -m pip install --no-deps --no-build-isolation -q -e .; then
+  # pip could not build it (an old setuptools, say): lay out the package as pyproject's package-dir installs it
+  # (neuro/, with backends/ as neuro/backends and cli/ as neuro/cli), as links to this checkout, on PYTHONPATH
+  echo "gpu-check: pip could not install this checkout; importing it through links instead" >&2
+  tree=$(mktemp -d)/site
+  mkdir -p "$tree/neuro"
+  for entry in neuro/*; do ln -s "$PWD/$entry" "$tree/neuro/"; done
+  ln -s "$PWD/backends" "$tree/neuro/backends"
+  ln -s "$PWD/cli" "$tree/neuro/cli"
+  export PYTHONPATH="$tree${PYTHONPATH:+:$PYTHONPATH}"
+fi
 "$python" - <<'PY'
 import importlib.util, sys
 missing = [m for m in ("numpy", "numba", "numba_cuda", "click", "pytest", "hypothesis") if importlib.util.find_spec(m) is None]

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.skipif(not status.available, reason=f"cuda unavailable:
 def dry_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("gpu-check") / "check.json"
     command = [sys.executable, str(ROOT / "scripts" / "gpu-check.py"), "--dry-run", "--seconds", "0.02",
+               "--cases", "classic",
                "--rows", "cuda-fused,numpy,torch eager", "--json", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
