@@ -112,19 +112,18 @@ def test_every_kernel_has_a_ptx_signature_for_each_dtype():
             assert set(module.ptx_signatures(dtype)) == set(module.KERNELS), module.__name__
 
 
-def test_every_cuda_rung_has_its_kernels_compiled_here():
-    """A new cuda rung's kernel module must be added to KERNEL_MODULES, or its kernels would go uncompiled."""
-    from neuro.backends import REGISTRY
+def test_every_cuda_rung_launches_kernels_that_are_compiled_here():
+    """A new cuda rung's kernel module must be in KERNEL_MODULES, or its kernels would go uncompiled."""
+    from neuro.backends import REGISTRY, backend_status, get_backend
 
-    launched = set()
-    for name, info in REGISTRY.items():
-        if name.startswith("cuda"):
-            backend_module = importlib.import_module(f"neuro.backends.{info.module}")
-            launched |= {value.__name__.rpartition(".")[2] for value in vars(backend_module).values()
-                         if getattr(value, "__name__", "").startswith("neuro.backends.cuda_")
-                         and hasattr(value, "KERNELS")}
-    assert launched <= set(KERNEL_MODULES)
-    assert len([n for n in REGISTRY if n.startswith("cuda")]) == len(KERNEL_MODULES)
+    names = [name for name in REGISTRY if name.startswith("cuda")]
+    if not all(backend_status(name).available for name in names):
+        pytest.skip("the cuda rungs cannot run here")
+    launched = {get_backend(name)._kernels.__name__.rpartition(".")[2] for name in names}
+    # (cuda-fused launches cuda-tiled's kernels on its fallback path and its own kernel, from cuda_fused_kernels;
+    # every rung launches cuda-naive's gather_batch)
+    assert launched | {"cuda_fused_kernels", "cuda_naive_kernels"} == set(KERNEL_MODULES)
+    assert len(names) == len(KERNEL_MODULES)
 
 
 if __name__ == "__main__":
