@@ -13,8 +13,11 @@ The loop nest of a stretch, and where each loop went:
 
     for first in mini-batches of the stretch:     # in the kernel, every thread in step
         for l in layers:                          # forward, layer by layer
-            for (s, j) in m x n_{l+1}:            # shared out: thread t takes (s, j) = t, t + threads, ...
-                for k in n_l: z += a^l[s][k] w[j][k]          # stays in the thread
+            for (s, j, lane) in m x n_{l+1} x 32: # shared out: thread t takes items t, t + threads, ...
+                for k in lane, lane + 32, ...: partial += a^l[s][k] w[j][k]   # in the thread
+            syncthreads                           # the partial sums are in shared memory
+            for (s, j) in m x n_{l+1}:
+                a^{l+1}[s][j] = sigmoid(b[j] + the 32 partial sums)
             syncthreads                           # a^{l+1} complete before layer l+1 reads it
         for l in layers, last first:              # backprop, the same way over (s, k)
             ...; syncthreads
@@ -24,16 +27,19 @@ The loop nest of a stretch, and where each loop went:
                 w[j][k] -= eta/m g
         syncthreads                               # the new weights are visible before the next forward pass
 
-Consecutive threads take consecutive j (forward) or k (backprop, update), so a warp writes neighbouring numbers,
-and in the update reads neighbouring pixels of a row of x.
+The forward pass gives each weighted input's sum to a warp's 32 threads (`forward_layer`), so that neighbouring
+threads read neighbouring numbers of a row of w and of x (coalesced) and the first layer's 784-term sums are
+spread over 32 times as many threads; backprop and the update give consecutive threads consecutive k, so a
+warp writes neighbouring numbers, and in the update reads neighbouring pixels of a row of x.
 
 What lives where. Shared memory (on chip, visible to the whole block, 48 KB at most without an opt-in that
-numba-cuda does not expose) holds the mini-batch's activations a^1 .. a^L and deltas delta^1 .. delta^L: each is
-written by one thread and read by others in the next phase, which is what shared memory is for. Its size must
-be known when the kernel is compiled, so `fused_kernel(numbers)` compiles one kernel per size (rounded up to a
-power of two, so that nearby sizes share one). The parameters stay in global memory, updated in place; the
-first layer's weights (784 x 16 = 12,544 numbers in the classic network, 50 KB in float32) would not fit beside
-the rest, and every layer's weights are read from the L1 and L2 caches after the first step. The data set x, y
+numba-cuda does not expose) holds the mini-batch's activations a^1 .. a^L and deltas delta^1 .. delta^L, and the
+forward pass's partial sums: each is written by one thread and read by others in the next phase, which is what
+shared memory is for. Its size must be known when the kernel is compiled, so `fused_kernel(numbers)` compiles
+one kernel per size (rounded up to a multiple of SHARED_STEP, so that nearby sizes share one). The parameters
+stay in global memory, updated in place; the first layer's weights (784 x 16 = 12,544 numbers in the classic
+network, 50 KB in float32) would not fit beside the rest, and every layer's weights are read through the L1 and
+L2 caches. The data set x, y
 and the shuffled order stay in global memory: the mini-batch's rows are read through order[first + s] where
 they are needed, so there is no gather step.
 
@@ -59,14 +65,21 @@ SHARED_BYTES = 48 * 1024
 """Shared memory a block may use without opting in to more."""
 
 
+LANES = 32
+"""Threads that share one weighted input's sum in the forward pass: a warp."""
+PARTIALS_ROW = LANES + 1
+"""The LANES partial sums of one weighted input in shared memory, one padding number after them, so that the
+threads adding them up (one per weighted input, PARTIALS_ROW apart) read from different memory banks."""
+SHARED_STEP = 256
+"""Shared memory sizes are rounded up to a multiple of this many numbers, so that nearby sizes share a kernel."""
+
+
 def shared_numbers(sizes: tuple[int, ...], batch_size: int) -> int:
-    """The numbers of shared memory a stretch needs, rounded up to a power of two: a^l and delta^l of every
-    layer l = 1 .. L for a mini-batch of batch_size samples."""
-    needed = 2 * batch_size * sum(sizes[1:])
-    numbers = 64
-    while numbers < needed:
-        numbers *= 2
-    return numbers
+    """The numbers of shared memory a stretch needs, rounded up to a multiple of SHARED_STEP: a^l and delta^l of
+    every layer l = 1 .. L for a mini-batch of batch_size samples, and the forward pass's partial sums of the
+    widest layer."""
+    needed = 2 * batch_size * sum(sizes[1:]) + batch_size * max(sizes[1:]) * PARTIALS_ROW
+    return -(-needed // SHARED_STEP) * SHARED_STEP
 
 
 @cuda.jit(device=True, inline="always")
@@ -82,27 +95,41 @@ def activations_at(weights, l, batch_size):
 def forward_layer(weights, biases, l, x, y, order, first, m, batch_size, quadratic, work, deltas_at):
     """a^{l+1}[s][j] = sigmoid(b[j] + sum_k a^l[s][k] w[j][k]) for the m samples; for the last layer delta^L too.
 
-    a^0[s] is x[order[first + s]], read from global memory; a^l for l >= 1 is in `work` (shared memory).
+    a^0[s] is x[order[first + s]], read from global memory; a^l for l >= 1 is in `work` (shared memory). Two
+    phases, because a thread per (s, j) would leave most of the block idle on the long sums of the first layer
+    and read w[j][k] a row apart from its neighbours: first LANES threads share each sum, thread `lane` taking
+    k = lane, lane + LANES, ..., so that neighbouring threads read neighbouring k of one row of w and of x; their
+    partial sums go to shared memory; then a thread per (s, j) adds its LANES partial sums to the bias.
+    Every thread of the block must call this (it waits for the block between the phases).
     """
     w, b = weights[l], biases[l]
     n_out, n_prev = w.shape
     a_prev = activations_at(weights, l - 1, batch_size) if l > 0 else 0
     a_out = activations_at(weights, l, batch_size)
-    last = l == len(weights) - 1
-    for o in range(cuda.threadIdx.x, m * n_out, cuda.blockDim.x):
-        s, j = o // n_out, o % n_out
-        z = b[j]
+    partials = 2 * deltas_at  # after the activations and the deltas
+    for o in range(cuda.threadIdx.x, m * n_out * LANES, cuda.blockDim.x):
+        lane, pair = o % LANES, o // LANES  # pair = s * n_out + j
+        s, j = pair // n_out, pair % n_out
+        partial = type(w[0, 0])(0.0)
         if l == 0:
             i = order[first + s]
-            for k in range(n_prev):
-                z += x[i, k] * w[j, k]
+            for k in range(lane, n_prev, LANES):
+                partial += x[i, k] * w[j, k]
         else:
-            for k in range(n_prev):
-                z += work[a_prev + s * n_prev + k] * w[j, k]
+            for k in range(lane, n_prev, LANES):
+                partial += work[a_prev + s * n_prev + k] * w[j, k]
+        work[partials + pair * PARTIALS_ROW + lane] = partial
+    cuda.syncthreads()  # every partial sum is in shared memory
+    last = l == len(weights) - 1
+    for pair in range(cuda.threadIdx.x, m * n_out, cuda.blockDim.x):
+        s, j = pair // n_out, pair % n_out
+        z = b[j]
+        for lane in range(LANES):
+            z += work[partials + pair * PARTIALS_ROW + lane]
         a_j = sigmoid(z)
-        work[a_out + s * n_out + j] = a_j
+        work[a_out + pair] = a_j
         if last:
-            work[deltas_at + a_out + s * n_out + j] = output_delta(a_j, y[order[first + s], j], quadratic)
+            work[deltas_at + a_out + pair] = output_delta(a_j, y[order[first + s], j], quadratic)
 
 
 @cuda.jit(device=True, inline="always")

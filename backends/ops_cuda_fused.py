@@ -7,11 +7,12 @@ the phases of a step are ordered by `syncthreads` inside one block, and the mini
 stay in shared memory. What it gives up: one block runs on one of the GPU's many multiprocessors, so it only
 pays while the network and the batch are small.
 
-The rule (`fused_takes`): a stretch runs fused when the mini-batch's activations and deltas fit in one block's
-48 KB of shared memory and the network has at most FUSED_MAX_PARAMETERS parameters; otherwise it runs on
-cuda-tiled's kernels, launch by launch (`paths`: "fused" and "tiled"). The classic network at batch 10 takes
-840 numbers of shared memory, and has 13,002 parameters. The parameter limit is a stated choice, not yet a
-measurement: where one block stops paying is for the GPU check's table to show.
+The rule (`fused_takes`): a stretch runs fused when the mini-batch's activations, deltas and partial sums fit in
+one block's 48 KB of shared memory and the network has at most FUSED_MAX_PARAMETERS parameters; otherwise it
+runs on cuda-tiled's kernels, launch by launch (`paths`: "fused" and "tiled"). The classic network at batch 10
+takes 6,144 numbers of shared memory (24 KB in float32, just 48 KB in float64) and has 13,002 parameters. The
+parameter limit is a stated choice, not yet a measurement: where one block stops paying is for the GPU check's
+table to show.
 
 `forward` and `gradient` are cuda-tiled's (launched per layer; they are not in the training loop's path), so a
 single `train_step` is a stretch of one mini-batch: one launch too.

@@ -127,7 +127,7 @@ def test_fused_rung_runs_the_wide_network_as_cuda_tiled_does():
     assert backend.launches(classic, 10, "float32", 600) == 1
     assert backend.path_for(wide, 256, "float32") == "tiled"
     assert backend.launches(wide, 256, "float32", 600) == 9 * 600
-    assert backend.path_for(classic, 1000, "float32") == "tiled"  # 2 x 1000 x 42 numbers: over 48 KB
+    assert backend.path_for(classic, 1000, "float32") == "tiled"  # over 48 KB of activations, deltas and partial sums
     assert choose(classic, 10, "float32") == "cuda-fused"
     assert choose(wide, 256, "float32") == choose(classic, 1000, "float32") == "cuda-register-blocked"
 
