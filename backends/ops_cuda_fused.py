@@ -41,7 +41,7 @@ def parameters(sizes: tuple[int, ...]) -> int:
 
 
 def fits_in_shared_memory(sizes: tuple[int, ...], batch_size: int, dtype: str) -> bool:
-    """Do a mini-batch's activations and deltas fit in one block's shared memory?"""
+    """Do a mini-batch's activations, deltas and partial sums fit in one block's shared memory?"""
     return shared_numbers(tuple(sizes), batch_size) * np.dtype(dtype).itemsize <= SHARED_BYTES
 
 
