@@ -17,7 +17,8 @@ unset NUMBA_ENABLE_CUDASIM        # the real GPU, never the simulator
 export NEURO_TEST_REAL_GPU=1      # tests/conftest.py then leaves the simulator off
 seconds=${GPU_CHECK_SECONDS:-2}
 json=${GPU_CHECK_JSON:-$PWD/gpu-check.json}
-python=$(command -v "${PYTHON:-python}")   # absolute: the neuro commands below run from /
+python=$(command -v "${PYTHON:-python}") || { echo "gpu-check: no ${PYTHON:-python} here" >&2; exit 1; }
+[[ $python = /* ]] || python=$PWD/$python   # absolute: the neuro commands below run from /
 started=$SECONDS
 
 echo "== Install (no network: no dependencies, no build isolation; numpy, numba, numba-cuda must be there)"
