@@ -80,10 +80,23 @@ REGISTRY: dict[str, BackendInfo] = {
                     "numba-tiles"),
         BackendInfo("numba", "ops_numba", "large steps to BLAS, in buffers made once", "numba-team",
                     RungCase(WIDE, 256)),
-        BackendInfo("cuda", "ops_cuda", "the loops as Numba CUDA kernels, one GPU thread per result, tiled",
-                    "python", RungCase(WIDE, 256)),
+        BackendInfo("cuda-naive", "ops_cuda_naive", "the loops as CUDA kernels, one GPU thread per result, "
+                    "each reading global memory", "python"),
+        BackendInfo("cuda-tiled", "ops_cuda_tiled", "sums through 16x16 tiles of shared memory", "cuda-naive",
+                    RungCase(WIDE, 256)),
+        BackendInfo("cuda-fused", "ops_cuda_fused", "a whole stretch of mini-batches in one launch, by one block "
+                    "(small networks; others tiled)", "cuda-tiled", RungCase(CLASSIC, 10)),
+        BackendInfo("cuda-register-blocked", "ops_cuda_register_blocked", "each thread a 4x4 patch of each "
+                    "product, from registers", "cuda-tiled", RungCase(WIDE, 256)),
     )
 }
+
+ALIASES: dict[str, BackendInfo] = {
+    "cuda": BackendInfo("cuda", "ops_cuda", "an alias: cuda-fused where its one-block kernel takes the network "
+                        "and batch, else cuda-register-blocked", None),
+}
+"""Names that choose a rung by a stated rule (see each module's docstring): `--backend` accepts them and
+`neuro backends` lists them, but they are not rungs of the ladder, so nothing tests or times them twice."""
 
 
 @dataclass(frozen=True)
@@ -96,13 +109,17 @@ class BackendStatus:
     summary: str
 
 
+def _info(name: str) -> BackendInfo:
+    return REGISTRY[name] if name in REGISTRY else ALIASES[name]
+
+
 def _module(name: str):
-    return importlib.import_module(f"{__name__}.{REGISTRY[name].module}")
+    return importlib.import_module(f"{__name__}.{_info(name).module}")
 
 
 def _check_known(name: str) -> None:
-    if name not in REGISTRY:
-        known = ", ".join(REGISTRY)
+    if name not in REGISTRY and name not in ALIASES:
+        known = ", ".join([*REGISTRY, *ALIASES])
         raise NeuroError(f"unknown backend {name!r}; the known backends are: {known}")
 
 
@@ -110,7 +127,7 @@ def _check_known(name: str) -> None:
 def backend_status(name: str) -> BackendStatus:
     """Probe one backend: import its module and ask it whether it can run here."""
     _check_known(name)
-    summary = REGISTRY[name].summary
+    summary = _info(name).summary
     try:
         module = _module(name)
         reason = module.unavailable_reason()
@@ -123,13 +140,13 @@ def backend_status(name: str) -> BackendStatus:
 
 
 def list_backends() -> list[BackendStatus]:
-    """Every registered backend, available or not, in the order of the ladder."""
-    return [backend_status(name) for name in REGISTRY]
+    """Every registered backend, available or not, in the order of the ladder; then the aliases."""
+    return [backend_status(name) for name in [*REGISTRY, *ALIASES]]
 
 
 def available_backends() -> list[str]:
-    """The names of the backends that run here."""
-    return [status.name for status in list_backends() if status.available]
+    """The names of the registered backends that run here (no alias: it would repeat a rung)."""
+    return [status.name for status in list_backends() if status.available and status.name in REGISTRY]
 
 
 def default_backend_name() -> str:
@@ -148,6 +165,7 @@ def get_backend(name: str | None = None) -> Backend:
 
 
 __all__ = [
+    "ALIASES",
     "COSTS",
     "Backend",
     "BackendInfo",

@@ -71,6 +71,11 @@ class Backend(Protocol):
         """Run every stretch of steps `path`'s way from now on (None: choose again), or a NeuroError."""
         ...
 
+    def launches(self, sizes: tuple[int, ...], batch_size: int, dtype: str, steps: int) -> int:
+        """The GPU kernel launches one `train_steps` call over `steps` mini-batches of this network (layer sizes
+        n_0 .. n_L), batch size and dtype makes: what a GPU step costs the host. 0 for a backend on the CPU."""
+        ...
+
     def to_backend(self, array: np.ndarray, dtype: str) -> Stored:
         """Copy a host array into this backend's storage, as `dtype` ("float64", "float32" or "int64")."""
         ...
@@ -125,8 +130,8 @@ class Backend(Protocol):
 
 
 class StepByStep:
-    """What most backends share: nothing to compile, one thread, `train_steps` as a Python loop of `train_step`,
-    and nothing to synchronize."""
+    """What most backends share: nothing to compile, one thread, no GPU launches, `train_steps` as a Python loop
+    of `train_step`, and nothing to synchronize."""
 
     name = "?"
     compiles = False
@@ -140,6 +145,9 @@ class StepByStep:
     def force_path(self, path: str | None) -> None:
         if path not in (None, *self.paths):
             raise NeuroError(f"the {self.name} backend runs its steps one way only, not {path!r}")
+
+    def launches(self, sizes, batch_size, dtype, steps) -> int:
+        return 0
 
     def train_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost) -> None:
         for first in range(start, stop, batch_size):

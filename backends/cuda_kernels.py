@@ -1,23 +1,31 @@
-"""The CUDA kernels of the cuda backend: the loops of ops_python, with the outer loops handed to GPU threads.
+"""The kernels of cuda-tiled: cuda-naive's kernels, with every sum taken through tiles of shared memory.
 
-How a loop nest becomes a grid of threads. The pure-Python backend computes, for a mini-batch of m samples,
+What changed from cuda-naive (cuda_naive_kernels.py): the sum inside each thread. There, every thread reads
+every term of its sum from global memory on its own; here a block of TILE x TILE threads shares them, staging
+TILE terms at a time through shared memory (`tiled_sum`). Why the GPU runs it faster: each number fetched from
+global memory now serves TILE threads instead of one, and the forward pass's reads of w, which in the naive
+kernels sent the 32 threads of a warp to 32 different rows at once, become neighbouring reads of one row.
+The grid, the device functions (sigmoid, output_delta, bias_gradient) and gather_batch are cuda-naive's.
 
-    for s in samples:                     # feedforward: a[s][j] = sigmoid(sum_k a_prev[s][k] w[j][k] + b[j])
-        for j in neurons:
-            for k in inputs: ...
+The thread layout. The loop nest of a layer, for a mini-batch of m samples, and where each loop went:
 
-A kernel keeps the innermost loop (the sum over k) and gives each pair (s, j) of the two outer loops to a
-thread of its own: the thread at x = j, y = s of a two-dimensional grid computes exactly one a[s][j]. Every
-kernel below follows the same rule:
+    for s0 in tiles of samples:           # the grid's y: a block per TILE samples (grid-stride beyond 65,535)
+        for j0 in tiles of neurons:       # the grid's x: a block per TILE neurons
+            for s, j in the tile:         # the block's TILE x TILE threads, one per (s, j) as in cuda-naive
+                for k0 in tiles of k:     # stays in the thread, in step with the block:
+                    (copy TILE x TILE of a_prev and of w into shared memory, one number per thread; wait)
+                    for k in the tile:    #   the sum, from shared memory
+                        z += a_prev[s][k] w[j][k]
 
     x: the column a thread writes (neuron j, input k or weight column k). Threads with consecutive x sit
        side by side in a warp (the 32 threads that execute together: two rows of 16 in a 16 x 16 block), so
        they touch neighbouring columns of a row-major array, which the GPU reads in few memory transactions
        ("coalesced").
-    y: the row: a sample s (or, in the gradient, a neuron j). The host launches enough blocks in y for every
-       row, up to CUDA's limit of 65,535 blocks; a block then loops `for r0 in range(first, rows, stride)`,
-       which runs exactly once unless the data set is larger than one grid (say forward over half a million
-       images): the "grid-stride loop".
+    y: the row: a sample s (or, in the gradient, a neuron j). A block loops `for r0 in range(first, rows,
+       stride)`, which runs once unless the rows outnumber one grid: the "grid-stride loop".
+
+Shared memory holds the two tiles being summed (2 x 16 x 17 numbers): the only data that several threads of a
+block read, which is what shared memory (on chip, visible to the whole block) is for.
 
 Every kernel's arithmetic is one kind of sum, out[r][c] = sum_t L[r][t] R[t][c] (a matrix product), so every
 kernel computes it the same way, in `tiled_sum`: a block of TILE x TILE threads computes a TILE x TILE tile of
@@ -54,9 +62,9 @@ tests/test_cuda_ptx.py can compile every kernel to PTX without a GPU.
 
 from __future__ import annotations
 
-import math
-
 from numba import cuda
+
+from .cuda_naive_kernels import MAX_GRID_Y, bias_gradient, gather_batch, output_delta, sigmoid
 
 TILE = 16
 """Every kernel but gather_batch runs in blocks of TILE x TILE threads (256), each computing a TILE x TILE tile
@@ -65,21 +73,24 @@ TILE_SHAPE = (TILE, TILE + 1)
 """A tile in shared memory. The extra column of padding puts the numbers of one tile column in different memory
 banks, so the threads of a warp storing a column at once (tile[tx, ty]) do not queue for the same bank."""
 
+
+def launch_grid(n_columns: int, n_rows: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(blocks, threads per block) for the tiled kernels: square blocks of TILE x TILE threads, one thread per
+    (column, row), whole tiles (the threads outside the result still help copy the tiles); rows beyond
+    MAX_GRID_Y blocks are reached by the kernels' grid-stride loops."""
+    return grid_tiles(n_columns, n_rows, TILE)
+
+
+def grid_tiles(n_columns: int, n_rows: int, tile: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(blocks, threads): blocks of tile x tile threads covering n_columns x n_rows, at most MAX_GRID_Y along y."""
+    blocks = (max(1, -(-n_columns // tile)), max(1, min(MAX_GRID_Y, -(-n_rows // tile))))
+    return blocks, (tile, tile)
+
 # ----------------------------------------------------------------------------------------------------------
 # Device functions: called by one thread, for one number, from inside the kernels. inline="always" pastes
 # them into each kernel before compilation. The GPU compiler would inline them anyway; asking for it here also
 # lets a kernel be compiled to PTX on a machine without a GPU, where numba-cuda cannot compile a separate
 # device function (it asks the current device for its compute capability).
-
-
-@cuda.jit(device=True, inline="always")
-def sigmoid(z):
-    """1 / (1 + e^-z) in the dtype of z, without overflow: only e^-|z| is taken, which lies in (0, 1]."""
-    one = type(z)(1.0)
-    if z >= 0:
-        return one / (one + math.exp(-z))
-    e = math.exp(z)
-    return e / (one + e)
 
 
 @cuda.jit(device=True, inline="always")
@@ -131,42 +142,8 @@ def weighted_input(w, b, a_prev, s0, j0, left_tile, right_tile):
                      left_tile, right_tile)
 
 
-@cuda.jit(device=True, inline="always")
-def output_delta(a_j, y_j, quadratic):
-    """delta^L_j = dC/dz^L_j: (a - y) a (1 - a) for the quadratic cost, a - y for cross-entropy. (A kernel cannot
-    take the cost's name, a string, as the CPU backends do: it takes `quadratic`, cost == "quadratic".)"""
-    if quadratic:
-        return (a_j - y_j) * a_j * (type(a_j)(1.0) - a_j)
-    return a_j - y_j
-
-
-@cuda.jit(device=True, inline="always")
-def bias_gradient(delta, j):
-    """sum over the samples s of delta[s][j]: dC/db[j], the weight from an input whose activation is always 1."""
-    total = type(delta[0, j])(0.0)
-    for s in range(delta.shape[0]):
-        total += delta[s, j]
-    return total
-
-
 # ----------------------------------------------------------------------------------------------------------
 # Kernels: launched from the host as kernel[blocks, threads](arguments); one thread per element written.
-
-
-@cuda.jit
-def gather_batch(x, y, order, start, a0, y_batch):
-    """a0[s] = x[order[start + s]], y_batch[s] = y[order[start + s]]: the mini-batch, copied into contiguous rows.
-
-    Thread (x = k, y = s) copies column k of sample s: of the input if k < n_0, of the target if k < n_L.
-    """
-    k, first = cuda.grid(2)
-    rows = cuda.gridsize(2)[1]
-    for s in range(first, a0.shape[0], rows):
-        i = order[start + s]
-        if k < a0.shape[1]:
-            a0[s, k] = x[i, k]
-        if k < y_batch.shape[1]:
-            y_batch[s, k] = y[i, k]
 
 
 @cuda.jit

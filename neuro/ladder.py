@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from neuro.backends import REGISTRY, backend_status, get_backend
-from neuro.bench import measure
+from neuro.bench import EPOCH_IMAGES, measure
+from neuro.stretches import Stretches
 
 
 @dataclass
@@ -91,6 +92,10 @@ def _time(row: RungResult, seconds: float) -> None:
     row.threads = backend.threads
     if "float32" not in backend.dtypes:
         row.notes.append("computes in float64 only")
+    steps = Stretches(EPOCH_IMAGES, row.batch_size).longest  # a GPU rung: its launches per step, a stretch's cost
+    if launches := backend.launches(tuple(row.layers), row.batch_size, row.dtype, steps):
+        row.notes.append(f"{launches / steps:.3g} launches per step, "
+                         f"{1e6 * row.batch_size / row.train_samples_per_s:,.0f} µs per step")
     if backend.threads > 1:  # a rung on several cores: on one too
         threads = backend.threads
         backend.set_threads(1)

@@ -1,38 +1,70 @@
 #!/usr/bin/env bash
-# The GPU check: on a machine with an NVIDIA GPU, check the cuda backend against the reference on the real
-# hardware, then time numpy, numba and cuda on the classic network (784-16-16-10) and a wide one
-# (784-1024-1024-10), printing one table. About three minutes; run it from anywhere in the repository.
+# The GPU check: on a machine with an NVIDIA GPU, numba, numba-cuda and PyTorch, and no network: install this
+# checkout against what is there, check every cuda rung against the reference on the real GPU, then print one
+# table (every cuda rung, numpy, numba, PyTorch eager and torch.compile; the classic network at batch 10 and the
+# wide one at batch 256, float32) and write its JSON for scripts/gpu-docs.py. About four minutes; run it from
+# anywhere in the repository:
 #
-#   pip install -e '.[cuda,test]'          # numba-cuda[cu13], pytest, hypothesis
-#   scripts/gpu-check.sh                     # 1 s per measurement
-#   BENCH_SECONDS=3 scripts/gpu-check.sh     # steadier numbers, about twice as long
+#   scripts/gpu-check.sh                          # the JSON goes to gpu-check.json in the repository
+#   GPU_CHECK_JSON=/tmp/out.json GPU_CHECK_SECONDS=3 scripts/gpu-check.sh
+#   python scripts/gpu-docs.py gpu-check.json     # then: docs/gpu.md's table, with the GPU's name and the date
 #
-# Paste the GPU line and the table into docs/gpu.md ("Measured"). Exits non-zero when no real GPU is usable,
-# when an agreement test fails, or when a backend disagrees with the reference inside the benchmark.
+# Exits non-zero when no real GPU is usable, when an agreement test fails, or when a backend disagrees with the
+# reference inside the benchmark. A PyTorch row that cannot run says why in the table; the check goes on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset NUMBA_ENABLE_CUDASIM        # the real GPU, never the simulator
 export NEURO_TEST_REAL_GPU=1      # tests/conftest.py then leaves the simulator off
-seconds=${BENCH_SECONDS:-1}
+seconds=${GPU_CHECK_SECONDS:-2}
+json=${GPU_CHECK_JSON:-$PWD/gpu-check.json}
+python=$(command -v "${PYTHON:-python}") || { echo "gpu-check: no ${PYTHON:-python} here" >&2; exit 1; }
+[[ $python = /* ]] || python=$PWD/$python   # absolute: the neuro commands below run from /
+started=$SECONDS
+
+echo "== Install (no network: no dependencies, no build isolation; numpy, numba, numba-cuda must be there)"
+if ! "$python" -m pip install --no-deps --no-build-isolation -q -e .; then
+  # pip could not build it (an old setuptools, say): lay out the package as pyproject's package-dir installs it
+  # (neuro/, with backends/ as neuro/backends and cli/ as neuro/cli), as links to this checkout, on PYTHONPATH
+  echo "gpu-check: pip could not install this checkout; importing it through links instead" >&2
+  tree=$(mktemp -d)/site
+  mkdir -p "$tree/neuro"
+  for entry in neuro/*; do ln -s "$PWD/$entry" "$tree/neuro/"; done
+  ln -s "$PWD/backends" "$tree/neuro/backends"
+  ln -s "$PWD/cli" "$tree/neuro/cli"
+  export PYTHONPATH="$tree${PYTHONPATH:+:$PYTHONPATH}"
+fi
+"$python" - <<'PY'
+import importlib.util, sys
+missing = [m for m in ("numpy", "numba", "numba_cuda", "click", "pytest", "hypothesis") if importlib.util.find_spec(m) is None]
+if missing:
+    sys.exit(f"gpu-check: missing here: {', '.join(missing)} (there is no network to install them)")
+PY
 
 echo "== GPU"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "(nvidia-smi not found)"
+# (from / so that Python imports the installed neuro, not the neuro/ folder of the repository)
+neuro() { (cd / && "$python" -c "from neuro.cli.main import main; main()" "$@"); }
 neuro backends
-# (run from / so that Python imports the installed neuro, not the neuro/ folder of the repository)
-(cd / && python - <<'PY'
+(cd / && "$python" - <<'PY'
 import sys
 from neuro.backends import backend_status
-status = backend_status("cuda")
+status = backend_status("cuda-tiled")
 if not status.available or "simulat" in status.reason:
-    sys.exit(f"gpu-check: the cuda backend cannot use a GPU here: {status.reason}")
+    sys.exit(f"gpu-check: the cuda rungs cannot use a GPU here: {status.reason}")
 PY
 )
 
-echo "== Agreement with the reference, on the GPU"
-pytest -q -p no:cacheprovider tests/test_cuda_ptx.py tests/test_agreement.py -k cuda
-# and once at full size: every kernel with many blocks in x and y (scaled weights keep the bound tight)
-neuro agree --backends cuda --layers 784,1024,1024,10 --batch-size 256 --weight-scale 0.03 --steps 2
+echo "== Agreement with the reference, on the GPU: every cuda rung"
+"$python" -m pytest -q -p no:cacheprovider -x tests/test_cuda_ptx.py tests/test_cuda_kernels.py tests/test_agreement.py -k cuda
+# and at full size: the classic network at batch 10 (cuda-fused's one-block kernel at its real size) and the wide
+# one at batch 256 (every kernel with many blocks in x and y; scaled weights keep the bound tight)
+rungs=cuda-naive,cuda-tiled,cuda-fused,cuda-register-blocked,cuda
+neuro agree --backends "$rungs" --layers 784,16,16,10 --batch-size 10 --steps 3
+neuro agree --backends "$rungs" --layers 784,1024,1024,10 --batch-size 256 --weight-scale 0.03 --steps 2
+echo "(agreement took $((SECONDS - started)) s from the start)"
 
-echo "== Training and forward throughput: numpy, numba, cuda (${seconds} s per measurement)"
-neuro bench --backends numpy,numba,cuda --layers "784,16,16,10;784,1024,1024,10" \
-    --batch-size 10,100,256,1000 --dtype float32,float64 --seconds "$seconds"
+echo "== The table (${seconds} s per row)"
+left=$(( 290 - (SECONDS - started) ))
+(( left < 120 )) && left=120
+"$python" scripts/gpu-check.py --seconds "$seconds" --budget "$left" --json "$json"
+echo "== Done in $((SECONDS - started)) s; the JSON is $json"

@@ -9,6 +9,10 @@ import pytest
 
 from neuro.backends import REGISTRY, backend_status, get_backend
 
+TESTED_AS = {("cuda-fused", "tiled"): "cuda-tiled"}
+"""Paths that are another registered rung's own code, tested as that rung and not again: cuda-fused's fallback
+runs cuda-tiled's launches (tests/test_cuda_kernels.py checks that it computes what cuda-tiled does, bit for bit)."""
+
 
 def _unavailable(name: str, *values):
     status = backend_status(name)
@@ -34,8 +38,8 @@ def backend_dtype_params():
 
 
 def backend_dtype_path_params():
-    """pytest params: (backend, dtype, path) for every registered backend, dtype and way of running its steps;
-    path is None for a backend with one way only."""
+    """pytest params: (backend, dtype, path) for every registered backend, dtype and way of running its steps
+    (but those in TESTED_AS); path is None for a backend with one way only."""
     params = []
     for name in REGISTRY:
         if not backend_status(name).available:
@@ -44,7 +48,7 @@ def backend_dtype_path_params():
         backend = get_backend(name)
         paths = backend.paths if len(backend.paths) > 1 else (None,)
         params.extend(pytest.param(name, dtype, path, id=f"{name}-{dtype}" + (f"-{path}" if path else ""))
-                      for dtype in backend.dtypes for path in paths)
+                      for dtype in backend.dtypes for path in paths if (name, path) not in TESTED_AS)
     return params
 
 

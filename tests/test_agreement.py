@@ -46,8 +46,9 @@ def assert_agrees(name, case):
     assert not failures, f"{name} disagrees with the reference on {case.sizes}: {failures}"
 
 
-EXAMPLES = {"simulated": 12, "python": 20, "compiled": 25}
-"""Hypothesis examples per backend, dtype and path: the simulator is slow, and so is pure Python."""
+EXAMPLES = {"simulated": 6, "python": 20, "compiled": 25}
+"""Hypothesis examples per backend, dtype and path: the simulator is slow (and runs four cuda rungs), and so is
+pure Python."""
 
 
 @pytest.fixture

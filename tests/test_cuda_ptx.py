@@ -1,4 +1,5 @@
-"""Every CUDA kernel compiles to PTX for a current GPU (compute capability 9.0), in float64 and in float32.
+"""Every CUDA kernel of every cuda rung compiles to PTX for a current GPU (compute capability 9.0), in float64 and
+in float32 (cuda-fused's kernel at the classic network's size, batch 10: its shared memory is sized per network).
 
 The simulator runs the kernels as plain Python, so it cannot catch what only the real compiler sees: a type
 that does not unify, an unsupported call, a stray float64 in float32 code. Here numba-cuda compiles every
@@ -26,26 +27,48 @@ HAVE_NUMBA_CUDA = importlib.util.find_spec("numba_cuda") is not None
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA_CUDA, reason="numba-cuda is not installed: pip install 'neuro[cuda]'")
 
-if HAVE_NUMBA_CUDA:
-    from neuro.backends.cuda_kernels import KERNELS
-else:
-    KERNELS = {}
+KERNEL_MODULES = ("cuda_naive_kernels", "cuda_kernels", "cuda_fused_kernels", "cuda_blocked_kernels")
+"""The kernels of cuda-naive, cuda-tiled, cuda-fused and cuda-register-blocked (the cuda alias has none)."""
+
+
+def kernel_modules() -> dict[str, object]:
+    import importlib
+
+    return {name: importlib.import_module(f"neuro.backends.{name}") for name in KERNEL_MODULES}
+
+
+def kernel_ids() -> list[str]:
+    """"module.kernel" for every kernel of every rung; a kernel that a rung takes from the one before (gather_batch)
+    is compiled once, under the module that defines it."""
+    if not HAVE_NUMBA_CUDA:
+        return []
+    ids = []
+    for module_name, module in kernel_modules().items():
+        for name, kernel in module.KERNELS.items():
+            if kernel.py_func.__module__ == module.__name__:
+                ids.append(f"{module_name}.{name}")
+    return ids
+
+
+KERNEL_IDS = kernel_ids()
 
 
 def compile_all(cc: tuple[int, int] = CC) -> dict[str, dict[str, str]]:
-    """{"kernel[dtype]": {"ptx": ...} or {"error": traceback}} for every kernel and dtype, in this process."""
+    """{"module.kernel[dtype]": {"ptx": ...} or {"error": traceback}} for every kernel and dtype, in this process."""
     from numba import cuda
 
-    from neuro.backends.cuda_kernels import ptx_signatures
-
+    modules = kernel_modules()
     results = {}
-    for dtype in DTYPES:
-        for name, signature in ptx_signatures(dtype).items():
+    for kernel_id in kernel_ids():
+        module_name, name = kernel_id.split(".")
+        module = modules[module_name]
+        for dtype in DTYPES:
             try:
-                ptx, _ = cuda.compile_ptx(KERNELS[name].py_func, signature, cc=cc)
-                results[f"{name}[{dtype}]"] = {"ptx": ptx}
+                signature = module.ptx_signatures(dtype)[name]
+                ptx, _ = cuda.compile_ptx(module.KERNELS[name].py_func, signature, cc=cc)
+                results[f"{kernel_id}[{dtype}]"] = {"ptx": ptx}
             except Exception:
-                results[f"{name}[{dtype}]"] = {"error": traceback.format_exc()}
+                results[f"{kernel_id}[{dtype}]"] = {"error": traceback.format_exc()}
     return results
 
 
@@ -59,13 +82,13 @@ def compile_all_without_simulator() -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def compiled():
-    from neuro.backends.ops_cuda import simulated
+    from neuro.backends.cuda_device import simulated
 
     return compile_all_without_simulator() if simulated() else compile_all()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", list(KERNELS))
+@pytest.mark.parametrize("name", KERNEL_IDS)
 def test_kernel_compiles_to_ptx_for_a_current_gpu(compiled, name, dtype):
     result = compiled[f"{name}[{dtype}]"]
     assert "error" not in result, result.get("error")
@@ -74,7 +97,7 @@ def test_kernel_compiles_to_ptx_for_a_current_gpu(compiled, name, dtype):
     assert ".entry" in ptx  # a kernel the host can launch, not only a device function
 
 
-@pytest.mark.parametrize("name", list(KERNELS))
+@pytest.mark.parametrize("name", KERNEL_IDS)
 def test_float32_kernels_compute_in_float32(compiled, name):
     """No float64 instruction or register: a bare 1.0 or a Python float would silently promote the arithmetic."""
     ptx = compiled[f"{name}[float32]"].get("ptx", "")
@@ -84,10 +107,23 @@ def test_float32_kernels_compute_in_float32(compiled, name):
 
 
 def test_every_kernel_has_a_ptx_signature_for_each_dtype():
-    from neuro.backends.cuda_kernels import ptx_signatures
+    for module in kernel_modules().values():
+        for dtype in DTYPES:
+            assert set(module.ptx_signatures(dtype)) == set(module.KERNELS), module.__name__
 
-    for dtype in DTYPES:
-        assert set(ptx_signatures(dtype)) == set(KERNELS)
+
+def test_every_cuda_rung_launches_kernels_that_are_compiled_here():
+    """A new cuda rung's kernel module must be in KERNEL_MODULES, or its kernels would go uncompiled."""
+    from neuro.backends import REGISTRY, backend_status, get_backend
+
+    names = [name for name in REGISTRY if name.startswith("cuda")]
+    if not all(backend_status(name).available for name in names):
+        pytest.skip("the cuda rungs cannot run here")
+    launched = {get_backend(name)._kernels.__name__.rpartition(".")[2] for name in names}
+    # (cuda-fused launches cuda-tiled's kernels on its fallback path and its own kernel, from cuda_fused_kernels;
+    # every rung launches cuda-naive's gather_batch)
+    assert launched | {"cuda_fused_kernels", "cuda_naive_kernels"} == set(KERNEL_MODULES)
+    assert len(names) == len(KERNEL_MODULES)
 
 
 if __name__ == "__main__":

@@ -56,3 +56,23 @@ def test_importing_neuro_and_its_cli_imports_no_optional_backend():
 def test_in_ci_every_registered_backend_runs():
     missing = {s.name: s.reason for s in list_backends() if not s.available}
     assert not missing, f"backends that CI must test but cannot run: {missing}"
+
+
+def test_cuda_is_an_alias_listed_by_neuro_backends_but_no_rung_of_its_own():
+    from neuro.backends import ALIASES, available_backends
+
+    assert "cuda" in ALIASES and "cuda" not in REGISTRY  # so the agreement tests do not test it twice
+    assert "cuda" not in available_backends()  # nor do `neuro bench` and `neuro agree` by default
+    listed = {status.name: status for status in list_backends()}
+    assert "alias" in listed["cuda"].summary
+    assert {"cuda-naive", "cuda-tiled", "cuda-fused", "cuda-register-blocked"} <= set(REGISTRY)
+    if listed["cuda"].available:
+        assert get_backend("cuda").paths == ("cuda-fused", "cuda-register-blocked")
+
+
+def test_every_cuda_rung_builds_on_the_rung_the_gpu_ladder_names():
+    builds_on = {name: REGISTRY[name].builds_on for name in REGISTRY if name.startswith("cuda")}
+    assert builds_on == {"cuda-naive": "python", "cuda-tiled": "cuda-naive", "cuda-fused": "cuda-tiled",
+                         "cuda-register-blocked": "cuda-tiled"}
+    assert REGISTRY["cuda-fused"].case.as_dict() == {"layers": [784, 16, 16, 10], "batch_size": 10}
+    assert REGISTRY["cuda-register-blocked"].case.as_dict() == {"layers": [784, 1024, 1024, 10], "batch_size": 256}
