@@ -25,7 +25,24 @@ CC = (9, 0)
 DTYPES = ("float64", "float32")
 HAVE_NUMBA_CUDA = importlib.util.find_spec("numba_cuda") is not None
 
-pytestmark = pytest.mark.skipif(not HAVE_NUMBA_CUDA, reason="numba-cuda is not installed: pip install 'neuro[cuda]'")
+
+
+def missing_compiler() -> str | None:
+    """Why kernels cannot be compiled to PTX here (numba-cuda or NVIDIA's compiler libraries missing), or None."""
+    if not HAVE_NUMBA_CUDA:
+        return "numba-cuda is not installed: the cuda extra, pip install -e '.[cuda]'"
+    try:
+        from cuda import pathfinder
+
+        for library in ("nvrtc", "nvvm"):
+            pathfinder.load_nvidia_dynamic_lib(library)
+    except Exception as error:  # (ImportError, or the library not found)
+        return (f"NVIDIA's CUDA compiler is not installed ({type(error).__name__}): the cuda extra, "
+                "pip install -e '.[cuda]'")
+    return None
+
+
+pytestmark = pytest.mark.skipif(missing_compiler() is not None, reason=str(missing_compiler()))
 
 KERNEL_MODULES = ("cuda_naive_kernels", "cuda_kernels", "cuda_fused_kernels", "cuda_blocked_kernels")
 """The kernels of cuda-naive, cuda-tiled, cuda-fused and cuda-register-blocked (the cuda alias has none)."""

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from neuro.data.synthetic import STROKES, Writers, jitter_strokes, sample_stroke, variant_of
+from neuro.data.synthetic import STROKES, Writers, jitter_strokes, sample_stroke, to_pixels, variant_of
 
 
 @lru_cache(maxsize=1)
@@ -31,8 +31,7 @@ def synthetic_test_strokes(index: int) -> tuple[int, list[np.ndarray]]:
     _, strokes = variants[int(variant_of(variants, writer.variant_u)[0])]
     lines = []
     for stroke, param in zip(strokes, jitter_strokes(strokes, writer.eps), strict=True):
-        points = sample_stroke(stroke, param) @ writer.matrix.transpose(0, 2, 1) + writer.offset[:, None, :]
-        lines.append(points[0])
+        lines.append(to_pixels(sample_stroke(stroke, param), writer.matrix, writer.offset)[0])
     return digit, lines
 
 
