@@ -18,6 +18,7 @@ characters instead of colour (NO_COLOR). Then it rewrites the tutorial's markers
   later commands may use it (`--index {first_mistake}`). A value that cannot be found, or a story of STORIES
   that no longer holds, stops the script with a message that names it; nothing is written then.
 - `<!-- generated: tutorial-machine -->`: the machine, the library versions and the date that made them.
+- README.md's `<!-- generated: readme-drift -->`: the output of the `drift` step, as in the tutorial.
 
 Every other block (the ladder's, written by scripts/ladder-docs.py; `serve-screenshot`, which no step here
 writes) is left exactly as it is. The pictures the commands write (`--out`, `--plot`) are copied into
@@ -26,7 +27,8 @@ belongs; the script refuses to run while the two do not match.
 
 What differs from machine to machine, and what --check therefore ignores: the seconds and samples per second
 of every output (TIMING turns them into placeholders, in the docs and in the new output alike, and nothing
-else), the steps marked `machine` (`neuro backends`: which backends run here) and the machine line. Every
+else), the steps marked `machine` (`neuro backends`: which backends run here; `neuro drift`, whose numpy and numba
+run their sums in an order the machine chooses) and the machine line. Every
 other character is deterministic: the data are the same bytes everywhere, and the tutorial trains and
 predicts with the numba-loops backend, whose sums run in the order they are written (numpy's BLAS chooses its
 summation order by processor, so numpy's accuracies differ in the last digits from machine to machine).
@@ -60,6 +62,8 @@ from docs_blocks import blocks, files, fill_blocks, fill_values, value_names
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
+README = ROOT / "README.md"
+README_DRIFT = "readme-drift"  # README's copy of the drift step's output
 IMAGES = ROOT / "docs" / "images"
 RUN = "run: "  # the prefix of this script's block names
 MACHINE_BLOCK = "tutorial-machine"
@@ -164,6 +168,8 @@ STEPS = [
     Step("seven-thick", [f"{NEURO} predict model.npz seven-thick.png {LOOPS}"],
          trims=[cut(r"^Input", r"^Output")]),
     Step("backends", [f"{NEURO} backends"], machine=True),
+    # python, numpy and numba side by side: numpy's and numba's sums run in an order their machine chooses
+    Step("drift", [f"{NEURO} drift"], machine=True),
 ]
 
 # name: (step, regular expression); the value is its first group, in the step's output as the docs show it.
@@ -425,6 +431,11 @@ def main() -> None:
         if new != text:
             TUTORIAL.write_text(new)
             print("wrote docs/tutorial.md")
+        readme = README.read_text()
+        with_drift = fill_blocks(readme, lambda name: outputs["drift"] if name == README_DRIFT else None)
+        if with_drift != readme:
+            README.write_text(with_drift)
+            print("wrote README.md (its drift block)")
 
 
 if __name__ == "__main__":
