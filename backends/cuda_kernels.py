@@ -56,8 +56,8 @@ and add into one rounding); the tiles' padding adds exact zeros at the end. So t
 backends' bit for bit: they agree within the rounding bound that the agreement tests check.
 
 These functions are compiled by numba-cuda when first launched with a given dtype (or run as plain Python by
-the simulator when NUMBA_ENABLE_CUDASIM=1). `ptx_signatures` lists each kernel's argument types so that
-tests/test_cuda_ptx.py can compile every kernel to PTX without a GPU.
+the simulator when NUMBA_ENABLE_CUDASIM=1). `ptx_signatures` (cuda-naive's: the kernels take the same arguments)
+lists each kernel's argument types so that tests/test_cuda_ptx.py can compile every kernel to PTX without a GPU.
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ from __future__ import annotations
 from numba import cuda
 
 from .cuda_naive_kernels import MAX_GRID_Y, bias_gradient, gather_batch, output_delta, sigmoid
+
+# The tiles change how the sums are made, not what the kernels take: the same arguments, the same signatures.
+from .cuda_naive_kernels import ptx_signatures as ptx_signatures
 
 TILE = 16
 """Every kernel but gather_batch runs in blocks of TILE x TILE threads (256), each computing a TILE x TILE tile
@@ -260,18 +263,3 @@ KERNELS = {
     for kernel in (gather_batch, feedforward_layer, feedforward_output_layer, backprop_delta,
                    accumulate_gradient, update_parameters)
 }
-
-
-def ptx_signatures(dtype: str) -> dict[str, tuple]:
-    """Each kernel's argument types, as the backend launches it with arrays of `dtype` (C-contiguous)."""
-    types = cuda.types
-    real = getattr(types, dtype)
-    vector, matrix = real[::1], real[:, ::1]
-    return {
-        "gather_batch": (matrix, matrix, types.int64[::1], types.int64, matrix, matrix),
-        "feedforward_layer": (matrix, vector, matrix, matrix),
-        "feedforward_output_layer": (matrix, vector, matrix, matrix, types.boolean, matrix, matrix),
-        "backprop_delta": (matrix, matrix, matrix, matrix),
-        "accumulate_gradient": (matrix, matrix, matrix, vector),
-        "update_parameters": (matrix, matrix, real, matrix, vector),
-    }

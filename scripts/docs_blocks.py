@@ -13,13 +13,17 @@ scripts/tutorial-docs.py), so that no measured or printed number is typed by han
     ```
 
 A script fills only the names it knows and leaves every other block and value exactly as it is, so two scripts
-can write into the same file.
+can write into the same file. `this_machine()` is how every generated block names the machine that made it.
 """
 
 from __future__ import annotations
 
+import datetime
+import os
+import platform
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[^>]+?) -->\n)(?P<body>.*?)(<!-- end: (?P=name) -->)", re.S)
 VALUE = re.compile(r"(<!-- value: (?P<name>[^>]+?) -->)(?P<body>.*?)(<!-- end: value -->)", re.S)
@@ -59,3 +63,20 @@ def value_names(text: str) -> list[str]:
 def files(text: str) -> dict[str, str]:
     """Each `file:` marker's name and the code of the fenced block below it."""
     return {m["name"].strip(): m["code"] for m in FILE.finditer(text)}
+
+
+def this_machine() -> str:
+    """'2026-12-01 on AMD EPYC (2 cores, Linux), Python 3.11.7, NumPy 2.4.6, Numba 0.68.1': when, where, with what."""
+    import numba
+    import numpy
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (f"{datetime.date.today().isoformat()} on {cpu} ({cores} cores, {platform.system()}), Python "
+            f"{platform.python_version()}, NumPy {numpy.__version__}, Numba {numba.__version__}")

@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import argparse
 import ast
-import datetime
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from docs_blocks import fill_blocks
+from docs_blocks import fill_blocks, this_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "docs" / "ladder.md", ROOT / "README.md", ROOT / "docs" / "tutorial.md"]
@@ -212,21 +209,9 @@ def code_excerpt(spec: str) -> str:
 
 
 def machine(barriers: list[float]) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    import numba
-    import numpy
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     meet = (f"; two threads of a team met at a barrier in {barriers[0]:,.0f} ns before the classic runs and "
             f"{barriers[1]:,.0f} ns after them")
-    return (f"Measured on {datetime.date.today().isoformat()} on {cpu} ({cores} cores, {platform.system()}), Python "
-            f"{platform.python_version()}, NumPy {numpy.__version__}, Numba {numba.__version__}{meet}.")
+    return f"Measured on {this_machine()}{meet}."
 
 
 def rewrite(blocks: dict[str, str], check: bool) -> bool:

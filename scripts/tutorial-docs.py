@@ -42,11 +42,9 @@ what the commands wrote.
 from __future__ import annotations
 
 import argparse
-import datetime
 import difflib
 import json
 import os
-import platform
 import re
 import shlex
 import shutil
@@ -58,7 +56,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docs_blocks import blocks, files, fill_blocks, fill_values, value_names
+from docs_blocks import blocks, files, fill_blocks, fill_values, this_machine, value_names
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
@@ -335,21 +333,11 @@ def run_steps(text: str, scratch: Path, skip_machine: bool) -> tuple[dict[str, s
 
 
 def machine_line(seconds: float) -> str:
-    import numba
-    import numpy
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"These outputs were made on {datetime.date.today().isoformat()} by `python scripts/tutorial-docs.py` "
-            f"(from an empty data cache, in {seconds:.0f} s) on {cpu} ({cores} cores, {platform.system()}), "
-            f"Python {platform.python_version()}, NumPy {numpy.__version__}, Numba {numba.__version__}. The seconds "
-            f"and samples per second, and which backends run, are this machine's; everything else is the same on "
+    when, where = this_machine().split(" on ", 1)
+    return (f"These outputs were made on {when} by `python scripts/tutorial-docs.py` "
+            f"(from an empty data cache, in {seconds:.0f} s) on {where}. The seconds "
+            f"and samples per second, which backends run and the digits of `neuro drift` are this machine's; "
+            f"everything else is the same on "
             f"every machine.")
 
 
