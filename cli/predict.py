@@ -9,6 +9,7 @@ import numpy as np
 
 from neuro.data import N_PIXELS, load_dataset
 from neuro.errors import NeuroError
+from neuro.evaluation import confidence
 from neuro.model import load_model
 from neuro.terminal import gray_picture, terminal_width, use_color
 
@@ -17,12 +18,6 @@ from .show import color_option, digit_lines, pick_image
 
 BAR = 30
 """Columns of the longest output bar (an activation of 1)."""
-
-
-def confidence(outputs: np.ndarray) -> float:
-    """The brightest output's share of all the output activations: max_j a_j / sum_j a_j (0 if all are 0)."""
-    total = float(np.sum(outputs))
-    return float(np.max(outputs)) / total if total > 0 else 0.0
 
 
 @click.command()

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import webbrowser
 
 import click
 import numpy as np
+from click.core import ParameterSource
 
 from neuro.backends import get_backend
-from neuro.data import N_PIXELS, load_dataset
+from neuro.data import N_PIXELS, dataset_sizes, load_dataset
 from neuro.errors import NeuroError
-from neuro.model import load_model, save_model
+from neuro.files import check_writable
+from neuro.interrupts import interrupt_on_signals
+from neuro.memory import check_fits_in_memory, estimate_training
+from neuro.model import TrainingRecord, load_model, save_model
 from neuro.network import INITS, Network
-from neuro.training import EpochReport, TrainingSettings, check_fits
+from neuro.training import EpochReport, TrainingSettings, check_fits, compile_backend
 
 from .common import backend_option, layers_option, parse_sizes, progress_bar
 
 DEFAULT_PORT = 8000
+TRAIN_OPTIONS = ("layers", "epochs", "batch_size", "eta", "cost", "init", "seed", "limit", "save_path")
+"""The options that only --train uses: given without it, they are an error, not silently ignored."""
 
 
 def info(message: str) -> None:
@@ -33,17 +38,6 @@ def recorded_data(saved) -> str | None:
         return None
     data = training.get("data") if isinstance(training, dict) else getattr(training, "data", None)
     return str(data) if data else None
-
-
-def check_save_path(path: str) -> None:
-    """A NeuroError now, before training, if a model cannot be saved at `path`."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise NeuroError(f"--save {path} is a folder; give a file name such as model.npz")
-    if not os.path.isdir(folder):
-        raise NeuroError(f"--save {path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise NeuroError(f"--save {path}: the folder {folder} is not writable")
 
 
 @click.command()
@@ -72,9 +66,10 @@ def check_save_path(path: str) -> None:
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default=None,
               help="Precision of the arithmetic. Default: the model's, float64 with --train.")
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
-              help="--train: save the model (.npz) here after every epoch.")
-def serve(model, port, host, backend, data, open_browser, live, layers, epochs, batch_size, eta, cost, init, seed,
-          limit, dtype, save_path):
+              help="--train: save the model (.npz) here after every epoch, as `neuro train --save` does.")
+@click.pass_context
+def serve(ctx, model, port, host, backend, data, open_browser, live, layers, epochs, batch_size, eta, cost, init,
+          seed, limit, dtype, save_path):
     """Serve a page where you draw a digit and watch the network think: every layer lights up.
 
     The page (at the printed URL) has a drawing pad; as you draw, the server centres the drawing as
@@ -99,16 +94,20 @@ def serve(model, port, host, backend, data, open_browser, live, layers, epochs, 
     require_pillow()  # the drawing is centred as `neuro predict` centres an image: with Pillow
     if model is not None and live:
         raise NeuroError("give a MODEL to serve or --train to train a new one, not both")
-    if save_path and not live:
-        raise NeuroError("--save saves the network that --train trains; without --train there is nothing to save")
-    if not is_loopback(host):
-        click.echo(f"Warning: --host {host} is not a loopback address: anyone who can reach this machine on port "
-                   f"{port} can use the page.", err=True)
+    if not live:
+        given = [name for name in TRAIN_OPTIONS if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE]
+        if given:
+            option = "--" + given[0].removesuffix("_path").replace("_", "-")
+            raise NeuroError(f"{option} is an option of --train (training a new network); without --train it "
+                             "would do nothing")
     backend_instance = get_backend(backend)
     try:  # take the port now: a busy port is an error before any data is loaded or model trained
         server = PageServer((host, port))
     except OSError as error:
         raise NeuroError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    if not is_loopback(host):
+        click.echo(f"Warning: --host {host} is not a loopback address: anyone who can reach this machine on port "
+                   f"{server.server_address[1]} can use the page.", err=True)
     try:
         _serve(server, backend_instance, model=model, data=data, open_browser=open_browser, live=live,
                layers=layers, epochs=epochs, batch_size=batch_size, eta=eta, cost=cost, init=init, seed=seed,
@@ -128,13 +127,21 @@ def _serve(server, backend_instance, *, model, data, open_browser, live, layers,
     if live:
         settings = TrainingSettings(epochs=epochs, batch_size=batch_size, eta=eta, cost=cost, seed=seed).check()
         if save_path:
-            check_save_path(save_path)
-        network = Network(parse_sizes(layers), backend=backend_instance, dtype=dtype or "float64", seed=seed,
-                          init=init)
-        check_draws_digits(network.sizes, "the network's")
-        spec = data or "synthetic"
+            check_writable(save_path, "the model")
+        sizes, dtype, spec = parse_sizes(layers), dtype or "float64", data or "synthetic"
+        check_draws_digits(sizes, "the network's")
+        n_train, n_test, _ = dataset_sizes(spec, limit)
+        check_fits_in_memory(estimate_training(backend_instance, dtype, sizes, n_train, n_test, batch_size,
+                                               sum(dataset_sizes(spec)[:2])),
+                             f"training {'-'.join(map(str, sizes))} in {dtype} on the {backend_instance.name} backend")
+        network = Network(sizes, backend=backend_instance, dtype=dtype, seed=seed, init=init)
         dataset = load_dataset(spec, limit=limit)
         check_fits(network, dataset)
+        if network.backend.compiles:  # (so that the first drawing is not kept waiting by the first stretch)
+            info(f"Compiling the {network.backend.name} backend's training for {dtype} ...")
+            info(f"Compiled in {compile_backend(network, dataset, batch_size, cost):.1f} s.")
+        record = {"eta": eta, "batch_size": batch_size, "cost": cost, "init": init, "seed": seed, "data": spec,
+                  "limit": limit, "layers": sizes, "dtype": dtype}  # what `neuro train --resume` continues with
         weights, biases = network.parameters()
         dtype = network.dtype
         source = f"training {network.sizes} live on {spec}"
@@ -146,18 +153,26 @@ def _serve(server, backend_instance, *, model, data, open_browser, live, layers,
                            ImagesToBrowse(spec, dataset.test_images, dataset.test_labels), TurnLock())
     served.answer(np.zeros(N_PIXELS))  # warms up (compiles) the backend's forward pass before the URL is shown
 
-    training = None
+    training, history, failures = None, [], []
     if live:
+        shuffler = np.random.default_rng(seed)  # sgd's shuffling, whose state the saved record keeps
+
         def on_epoch(report: EpochReport) -> None:
+            history.append(TrainingRecord.entry(report))
             if save_path:
-                save_model(network, save_path, cost=cost)
+                save_model(network, save_path, cost=cost, training=TrainingRecord.after(history, record, shuffler))
             saved_note = f", saved to {save_path}" if save_path else ""
             info(f"Epoch {report.epoch:>3}/{epochs}: test accuracy {report.test_accuracy:7.2%}, "
                  f"cost {report.test_cost:.4f}, {report.seconds:.2f} s{saved_note}")
             if report.epoch == epochs:
                 info("Training done; the page shows the trained network until Ctrl-C.")
 
-        training = LiveTraining(network, dataset, settings, served, on_epoch=on_epoch)
+        def on_error(error: Exception) -> None:
+            failures.append(error)
+            info(f"Error: training stopped: {error}. The page goes on showing the network as it was.")
+
+        training = LiveTraining(network, dataset, settings, served, on_epoch=on_epoch, on_error=on_error,
+                                shuffler=shuffler)
 
     server.api = Api(served, {"source": source}, training)
     click.echo(f"Serving on {server.url}")
@@ -168,13 +183,24 @@ def _serve(server, backend_instance, *, model, data, open_browser, live, layers,
         training.start()
     if open_browser:
         webbrowser.open(server.url)
+    stopped = None
     try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        click.echo("Stopped.", err=True)
+        with interrupt_on_signals():  # Ctrl-C or SIGTERM: stop serving, and training between two stretches
+            server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt as signal_stop:
+        stopped = signal_stop
     finally:
         if training is not None:
             training.stop()
+    if training is not None and len(history) < epochs and not failures:
+        kept = (f"saved epoch {len(history)} to {save_path}; continue with `neuro train --resume {save_path} "
+                f"--save {save_path} --epochs {epochs - len(history)}`" if save_path and history else
+                "no epoch had finished" if save_path else "nothing was saved (no --save)")
+        info(f"Stopped during epoch {len(history) + 1}: {kept}.")
+        raise SystemExit(getattr(stopped, "exit_status", 130))
+    info("Stopped.")
+    if failures:
+        raise SystemExit(1)
 
 
 def check_draws_digits(sizes: list[int], whose: str) -> None:

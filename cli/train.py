@@ -122,10 +122,8 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
     last = done + epochs
 
     def record_after(report: EpochReport) -> TrainingRecord:
-        history.append({"epoch": report.epoch, "test_accuracy": report.test_accuracy,
-                        "test_cost": report.test_cost, "seconds": report.seconds})
-        return TrainingRecord(len(history), list(history), dict(given, layers=sizes),
-                              shuffler.bit_generator.state)
+        history.append(TrainingRecord.entry(report))
+        return TrainingRecord.after(history, dict(given, layers=sizes), shuffler)
 
     started = time.perf_counter()
     stopped = None

@@ -64,3 +64,9 @@ def evaluate(network, images: np.ndarray, labels: np.ndarray, cost: str = "quadr
     """Evaluate `network` on host images (n, 784) and labels (n,)."""
     x_stored = network.to_backend(images)
     return evaluate_outputs(outputs_of(network, x_stored, len(labels)), labels, cost)
+
+
+def confidence(outputs: np.ndarray) -> float:
+    """The brightest output's share of all the output activations: max_j a_j / sum_j a_j (0 if all are 0)."""
+    total = float(np.sum(outputs))
+    return float(np.max(outputs)) / total if total > 0 else 0.0

@@ -59,6 +59,17 @@ class TrainingRecord:
             raise NeuroError(f"the saved shuffling state is unusable ({error})") from None
         return np.random.Generator(bit_generator)
 
+    @classmethod
+    def after(cls, history: list[dict], settings: dict, shuffler: np.random.Generator) -> TrainingRecord:
+        """The record of a run that has done the epochs of `history`, its next orders to come from `shuffler`."""
+        return cls(len(history), list(history), dict(settings), shuffler.bit_generator.state)
+
+    @staticmethod
+    def entry(report) -> dict:
+        """One epoch's entry in `history`, from its `neuro.training.EpochReport`."""
+        return {"epoch": report.epoch, "test_accuracy": report.test_accuracy, "test_cost": report.test_cost,
+                "seconds": report.seconds}
+
     def to_json(self) -> str:
         return json.dumps({"epochs_done": self.epochs_done, "history": self.history, "settings": self.settings,
                            "shuffle_state": self.shuffle_state}, allow_nan=False)

@@ -13,12 +13,14 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from serve_under_test import page_server, served_network, stroke_drawing
 
+from neuro.backends.ops_numpy import NumpyBackend
 from neuro.data import Dataset
 from neuro.data.idx import write_idx
 from neuro.data.paths import cache_dir
@@ -27,6 +29,8 @@ from neuro.model import load_model, save_model
 from neuro.network import Network
 from neuro.serve.api import MAX_BODY
 from neuro.serve.live import LiveTraining
+from neuro.serve.served import ImagesToBrowse, ServedNetwork
+from neuro.serve.turns import TurnLock
 from neuro.training import TrainingSettings
 
 SIZES = [784, 16, 16, 10]
@@ -111,6 +115,10 @@ def test_a_blank_drawing_asks_for_a_digit(server):
     (b'{"pixels": [' + b"0.5, " * 783 + b"Infinity]}", "finite"),
     (json.dumps({"pixels": [0.5] * 783 + [-0.01]}).encode(), "0..1"),
     (json.dumps({"pixels": [0.5] * 783 + [1.5]}).encode(), "0..1"),
+    (json.dumps({"pixels": 7}).encode(), "got a number"),
+    (b"[" * 100_000, "nested too deep"),  # (json.loads raises RecursionError)
+    (b'{"pixels": [' + b"0.5, " * 783 + b"9" * 5000 + b"]}", "too long"),  # (int() refuses 4,300+ digits)
+    (b'{"pixels": [' + b"0.5, " * 783 + b"1" + b"0" * 400 + b"]}", "0..1"),  # (too large for a float)
 ])
 def test_malformed_drawings_are_400_with_a_json_error(server, body, says):
     status, answer = request(server, "POST", "/api/activations", raw=body)
@@ -197,6 +205,19 @@ def test_the_test_browser_lists_the_mistakes_first(server, network, test_set):
         assert request(server, "GET", f"/api/test/{missing}")[0] == 404
 
 
+def test_numbers_too_long_for_any_index_are_4xx(server):
+    assert request(server, "GET", "/api/test/" + "9" * 5000)[0] == 404
+    assert request(server, "GET", "/api/weights?layer=" + "1" * 5000)[0] == 400
+    head = f"POST /api/activations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {'1' * 5000}\r\n\r\n".encode()
+    assert raw_exchange(server, head).startswith(b"HTTP/1.0 413")
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_other_methods_are_405_as_json(server, method):
+    status, answer = request(server, method, "/api/model", raw=b"{}")
+    assert status == 405 and "not served here" in answer["error"]
+
+
 def test_unknown_endpoints_and_methods_are_4xx(server):
     assert request(server, "GET", "/api/nothing")[0] == 404
     assert request(server, "GET", "/api/activations")[0] == 405
@@ -230,6 +251,53 @@ def test_concurrent_requests_each_get_their_own_answer(network, test_set, backen
         for thread in threads:
             thread.join()
     assert failures == []
+
+
+class OneCallAtATime(NumpyBackend):
+    """The numpy backend, slowed down and watched: it records how many calls were ever inside it at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside, self.most_inside, self.calls = 0, 0, 0
+        self._count = threading.Lock()
+
+    def forward(self, weights, biases, x, all_layers=False):
+        with self._count:
+            self.inside += 1
+            self.calls += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        time.sleep(0.005)  # long enough for concurrent requests to meet here, were they let in together
+        try:
+            return super().forward(weights, biases, x, all_layers)
+        finally:
+            with self._count:
+                self.inside -= 1
+
+
+def test_concurrent_requests_never_call_the_backend_at_once(network, test_set):
+    """Backends need not be thread-safe: the server lets one request at a time into the backend. (The requests
+    themselves do overlap: 16 threads start together and each answer takes over 5 ms inside the backend.)"""
+    weights, biases = network.parameters()
+    backend = OneCallAtATime()
+    served = ServedNetwork(weights, biases, backend, "float64", ImagesToBrowse("test", *test_set), TurnLock())
+    drawing = {"pixels": stroke_drawing().tolist()}
+    answered, start = [], threading.Barrier(16)
+    with page_server(served) as running:
+        def ask() -> None:
+            start.wait()
+            began = time.perf_counter()
+            status, _ = request(running, "POST", "/api/activations", drawing)
+            answered.append((status, began, time.perf_counter()))
+
+        threads = [threading.Thread(target=ask) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert [status for status, _, _ in answered] == [200] * 16 and backend.calls >= 16
+    overlapping = max(sum(b <= t < e for _, b, e in answered) for _, t, _ in answered)
+    assert overlapping > 1, "the requests ran one after the other: the test did not test the lock"
+    assert backend.most_inside == 1, f"{backend.most_inside} calls were inside the backend at once"
 
 
 def test_while_training_every_answer_comes_from_one_whole_published_step(test_set):
@@ -347,6 +415,32 @@ def test_neuro_serve_train_trains_in_the_background_and_saves_every_epoch(tmp_pa
     trained = load_model(saved)
     assert trained.sizes == [784, 12, 10]
     np.testing.assert_array_equal(trained.weights[0], weights["weights"])
+    assert trained.training.epochs_done == 3 and trained.training.data == str(digit_folder)
+    assert [h["test_accuracy"] for h in trained.training.history] == progress["accuracy"][1:]
+
+    from click.testing import CliRunner
+
+    from neuro.cli.main import main
+
+    more = CliRunner().invoke(main, ["train", "--resume", str(saved), "--epochs", "1", "--save", str(saved)])
+    assert more.exit_code == 0, more.output
+    assert load_model(saved).training.epochs_done == 4, "neuro train continues what neuro serve --train saved"
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_stopping_serve_train_midway_says_what_was_saved_as_neuro_train_does(tmp_path, digit_folder, signum, status):
+    saved = tmp_path / "live.npz"
+    process, port = start_neuro_serve("--train", "--epochs", "100000", "--layers", "784,12,10", "--data",
+                                      str(digit_folder), "--save", str(saved), data_dir=tmp_path)
+    try:
+        while get_json(port, "/api/progress")["epoch"] < 1:
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == status and "Traceback" not in stderr, stderr
+    done = load_model(saved).training.epochs_done
+    assert done >= 1 and f"saved epoch {done} to {saved}; continue with `neuro train --resume" in stderr, stderr
 
 
 def test_the_quick_model_is_trained_once_and_cached_by_what_made_it(digit_folder, monkeypatch):
@@ -373,6 +467,7 @@ def test_the_quick_model_is_trained_once_and_cached_by_what_made_it(digit_folder
 @pytest.mark.parametrize("arguments, says", [
     (["model.npz", "--train"], "not both"),
     (["--save", "m.npz"], "--train"),
+    (["--epochs", "3"], "--epochs is an option of --train"),
     (["missing.npz"], "does not exist"),
     (["--train", "--layers", "100,10"], "784"),
     (["--train", "--eta", "0"], "eta"),

@@ -99,8 +99,9 @@ class Api:
 
 
 def is_whole(text: str) -> bool:
-    """Whether `text` is a whole number written in the digits 0-9 ("²".isdigit() is true, but int("²") fails)."""
-    return text.isascii() and text.isdigit()
+    """Whether `text` is a whole number written in at most 9 of the digits 0-9 ("²".isdigit() is true, but int("²")
+    fails; and no index of ours needs more digits, while int() refuses over 4,300 of them)."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
 
 
 def whole_number(query: dict[str, list[str]], name: str, lowest: int, highest: int, required: bool) -> int | None:
@@ -123,16 +124,22 @@ def drawing_pixels(body: bytes) -> np.ndarray:
         request = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ApiError(400, f"the body is not valid JSON: {error}") from None
+    except (RecursionError, ValueError):  # arrays nested thousands deep; an integer of over 4,300 digits
+        raise ApiError(400, "the body is JSON that no drawing looks like (nested too deep, or a number too long)") \
+            from None
     if not isinstance(request, dict) or "pixels" not in request:
         raise ApiError(400, 'the body must be a JSON object {"pixels": [784 numbers in 0..1]}')
     pixels = request["pixels"]
     if not isinstance(pixels, list) or len(pixels) != N_PIXELS:
-        got = f"{len(pixels)} values" if isinstance(pixels, list) else f"a {type(pixels).__name__}"
+        json_kinds = {dict: "an object", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+        got = f"{len(pixels)} values" if isinstance(pixels, list) else json_kinds.get(type(pixels), "null")
         raise ApiError(400, f"pixels must be a list of {N_PIXELS} numbers (28×28, row by row), got {got}")
     for value in pixels:
         # bool is an int in Python, but true is no brightness; NaN and infinity arrive as bare JSON words
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ApiError(400, f"pixels must be numbers, got {json.dumps(value)[:40]}")
+        if isinstance(value, int) and abs(value) > 1:  # (also an integer too large for a float)
+            raise ApiError(400, f"pixels must lie in 0..1 (0 paper, 1 ink), got {str(value)[:40]}")
         if not math.isfinite(value):
             raise ApiError(400, f"pixels must be finite numbers, got {value}")
         if not 0.0 <= value <= 1.0:

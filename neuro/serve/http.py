@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import urlsplit
 
-from .api import MAX_BODY, Api, ApiError, is_whole
+from .api import MAX_BODY, Api, ApiError
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
@@ -82,6 +82,7 @@ class PageHandler(BaseHTTPRequestHandler):
 
     server: PageServer
     server_version = "neuro"
+    timeout = 10  # seconds a connection may stay silent (a body announced and never sent) before it is closed
 
     def log_message(self, format: str, *args) -> None:
         pass  # the learner's terminal shows the URL and training, not every request
@@ -119,13 +120,24 @@ class PageHandler(BaseHTTPRequestHandler):
             return
         self._api(lambda: self.server.api.post(parts.path.removeprefix("/api/"), self._body()))
 
+    def _other_method(self) -> None:
+        """Every method but GET and POST: 405, as JSON like every other refusal."""
+        if self._host_refused():
+            self.close_connection = True
+            return
+        self.close_connection = True  # a body, if any, is not read
+        self._json(HTTPStatus.METHOD_NOT_ALLOWED, {"error": f"{self.command} is not served here: GET the page and "
+                                                             "the API, POST a drawing to /api/activations"})
+
+    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _other_method
+
     def _body(self) -> bytes:
         """The request body, refused before it is read when it is larger than MAX_BODY (or of unknown size)."""
         length = self.headers.get("Content-Length")
-        if length is None or not is_whole(length):
+        if length is None or not (length.isascii() and length.isdigit()):
             raise ApiError(411, "send the body with a Content-Length")
-        if int(length) > MAX_BODY:
-            raise ApiError(413, f"the body is {int(length):,} bytes; the most accepted is {MAX_BODY:,}")
+        if len(length) > len(str(MAX_BODY)) or int(length) > MAX_BODY:
+            raise ApiError(413, f"the body is {length[:20]} bytes; the most accepted is {MAX_BODY:,}")
         return self.rfile.read(int(length))
 
     def _api(self, answer) -> None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuro.backends import Backend
-from neuro.cli.predict import confidence
 from neuro.data import IMAGE_SIDE
+from neuro.evaluation import confidence
 from neuro.images import centred_digit
 from neuro.network import Network
 from neuro.pictures import grid_shape

@@ -386,7 +386,7 @@ async function showWeights() {
     bias.className = "bias-bar";
     bias.title = `bias ${w.bias.toFixed(3)}`;
     const fill = document.createElement("div");
-    const [r, g, b] = signedColour(w.bias, w.bias);
+    const [r, g, b] = signedColour(w.bias, Math.abs(w.bias));  // full green or red, by the bias's sign
     fill.style.background = `rgb(${r},${g},${b})`;
     fill.style.height = (100 * Math.min(1, Math.abs(w.bias) / (w.bias_scale || 1))).toFixed(1) + "%";
     bias.appendChild(fill);
@@ -501,9 +501,10 @@ async function pollTraining() {
   let reply;
   try { reply = await api("progress"); } catch (_) { setTimeout(pollTraining, 4 * POLL_MS); return; }
   const p = reply.payload;
+  if (!reply.ok || !Array.isArray(p.accuracy)) { setTimeout(pollTraining, 4 * POLL_MS); return; }
   const accuracy = p.accuracy.length ? `test accuracy ${(100 * p.accuracy[p.accuracy.length - 1]).toFixed(2)}%` +
     (p.epoch === 0 ? " before training" : ` after epoch ${p.epoch}`) : "measuring the untrained network";
-  const stage = p.error ? `Training failed: ${p.error}` : p.finished ? `Done: ${p.epoch} epochs` :
+  const stage = p.error ? `Training failed: ${p.error}` : p.finished ? `Done: ${p.epoch} epoch${p.epoch === 1 ? "" : "s"}` :
     `Epoch ${p.epoch + 1} of ${p.epochs}`;
   $("training-info").textContent = `${stage} · ${accuracy}`;
   $("epoch-progress").style.width = p.finished ? "100%" : (100 * p.samples / p.samples_per_epoch).toFixed(1) + "%";
