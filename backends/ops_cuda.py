@@ -1,7 +1,7 @@
 """`--backend cuda`: not a rung of its own but an alias, which picks a rung of the GPU ladder for each network.
 
 The rule (`choose`): a network and batch size that cuda-fused's one-block kernel takes (`fused_takes`: the
-mini-batch's activations and deltas fit in 48 KB of shared memory and the network has at most
+mini-batch's activations, deltas and partial sums fit in 48 KB of shared memory and the network has at most
 FUSED_MAX_PARAMETERS parameters, as the classic network at batch 10 does) train on cuda-fused, whose one launch
 per stretch saves the host the 3L launches per step that make a small network launch-bound; every other case
 trains on cuda-register-blocked, the rung for long sums. `forward` and `gradient` are cuda-register-blocked's.

@@ -66,8 +66,8 @@ class FusedSteps(CudaSteps):
 
     def path_for(self, sizes: tuple[int, ...], batch_size: int, dtype: str) -> str:
         """The way a stretch of this network and batch size runs: the rule's (`fused_takes`); forced to "fused",
-        fused wherever the activations and deltas fit in shared memory (the parameter limit is a choice of speed,
-        not of correctness), tiled beyond; forced to "tiled", tiled."""
+        fused wherever the activations, deltas and partial sums fit in shared memory (the parameter limit is a
+        choice of speed, not of correctness), tiled beyond; forced to "tiled", tiled."""
         if self._forced == "tiled":
             return "tiled"
         if self._forced == "fused":

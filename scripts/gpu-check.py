@@ -315,8 +315,25 @@ def main() -> None:
     if not cases:
         sys.exit(f"Error: --cases names none of: {', '.join(c.name for c in CASES)}")
 
+    about = machine()
+
+    def write_json(rows: list[Row], found: list | None) -> None:
+        """The JSON of what is measured so far (`complete` once the table is done): a run cut short keeps it."""
+        if args.json_path is None:
+            return
+        record = {"dry_run": args.dry_run, "complete": found is not None,
+                  "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                  "command": " ".join(["scripts/gpu-check.py", *sys.argv[1:]]), "seconds": args.seconds,
+                  "took_seconds": time.monotonic() - started, "machine": about,
+                  "rows": [asdict(r) for r in rows], "targets": found or []}
+        args.json_path.write_text(json.dumps(record, indent=1) + "\n")
+
+    measured: list[Row] = []
+
     def report(row: Row) -> None:
         print(f"  {row.case:<8} {row.name:<26} {_number(row.samples_per_s):>12} samples/s  {row.note}", flush=True)
+        measured.append(row)
+        write_json(measured, None)
 
     rows = []
     for case in cases:
@@ -330,11 +347,7 @@ def main() -> None:
     took = time.monotonic() - started
     print(f"\nThe table took {took:.0f} s." + ("  DRY RUN: nothing here is a measurement." if args.dry_run else ""))
     if args.json_path is not None:
-        record = {"dry_run": args.dry_run, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                  timespec="seconds"), "command": " ".join(["scripts/gpu-check.py", *sys.argv[1:]]),
-                  "seconds": args.seconds, "took_seconds": took, "machine": machine(),
-                  "rows": [asdict(r) for r in rows], "targets": found}
-        args.json_path.write_text(json.dumps(record, indent=1) + "\n")
+        write_json(rows, found)
         print(f"Wrote {args.json_path}")
     if any(r.validated is False for r in rows):
         sys.exit("gpu-check: a backend disagrees with the reference; its timing means nothing")

@@ -72,6 +72,8 @@ def block(record: dict) -> str:
     parts = []
     if record["dry_run"]:
         parts.append("**DRY RUN: tiny networks, possibly on Numba's simulator. Nothing below is a measurement.**\n")
+    if not record.get("complete", True):
+        parts.append(f"**Cut short: the run ended after {len(record['rows'])} rows; the others were not measured.**\n")
     parts += [machine_line(record), "", table(record["rows"]), "", "Targets of the GPU ladder, as this run measured "
               "them:", "", target_list(record["targets"])]
     return "\n".join(parts) + "\n"
