@@ -9,9 +9,8 @@ import click
 import numpy as np
 
 from neuro.backends import available_backends, get_backend
-from neuro.bench import EPOCH_IMAGES, RESIDENT_IMAGES, add_speedups, measure
+from neuro.bench import EPOCH_IMAGES, add_speedups, check_measurements_fit, measure
 from neuro.interrupts import interrupt_on_signals
-from neuro.memory import check_fits_in_memory, estimate_training
 
 from .common import (
     CLASSIC_LAYERS,
@@ -81,7 +80,7 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, 
 
     info(f"Benchmark on {platform.processor() or platform.machine()}, numpy {np.__version__}; "
          f"about {seconds:g} s per measurement.", quiet=as_json)
-    check_bench_memory(plan)
+    check_measurements_fit(plan)
     results = []
     host_x = None
     interrupted = None
@@ -97,7 +96,7 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, 
     add_speedups(results)
     if interrupted is not None:
         info(f"Interrupted: {len(results)} of {len(plan)} measurements were made; they follow.", quiet=as_json)
-    if plot_path:
+    if plot_path and results:  # (a run interrupted before its first measurement has nothing to draw)
         from neuro.plots import plot_ladder
 
         plot_ladder(results, plot_path)
@@ -123,15 +122,6 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, 
     _exit_if(interrupted)
     if not all(r.validated for r in results):
         raise click.ClickException("some backends disagree with the reference: their timings mean nothing")
-
-
-def check_bench_memory(plan: list[tuple[str, str, list[int], int]]) -> None:
-    """A NeuroError, before anything is measured, if a measurement of the plan would not fit in memory."""
-    for name, dtype, layers, m in plan:
-        n = max(min(RESIDENT_IMAGES.get(name, EPOCH_IMAGES), EPOCH_IMAGES), m)
-        check_fits_in_memory(estimate_training(get_backend(name), dtype, layers, n, 0, m),
-                             f"measuring {'-'.join(map(str, layers))} in {dtype} on the {name} backend",
-                             advice="use smaller --layers or --batch-size")
 
 
 def _exit_if(interrupted: BaseException | None) -> None:

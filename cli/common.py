@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from neuro.errors import NeuroError
+from neuro.interrupts import StopAtOnce
 
 CLASSIC_LAYERS = "784,16,16,10"
 
@@ -84,6 +90,25 @@ class _Null:
         return False
 
 
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM, for the whole command, stops it as Ctrl-C does (exit status 143): files being written are cleaned
+    up on the way out, where the default handler would kill the process mid-write. Long work installs its own
+    handlers on top (neuro.interrupts), which stop it more gently."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame) -> None:
+        raise StopAtOnce(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class NeuroGroup(click.Group):
     """A click group whose commands report a NeuroError as one line `Error: ...` and exit with status 1."""
 
@@ -96,7 +121,8 @@ class NeuroGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with terminate_as_interrupt():
+                return super().invoke(ctx)
         except NeuroError as error:
             raise click.ClickException(str(error)) from None
         except KeyboardInterrupt as interrupt:  # (a second Ctrl-C, or one outside a stoppable stretch of work)
@@ -127,6 +153,11 @@ data_option = click.option(
 def layers_option(help: str = "Layer sizes, input to output."):
     """The --layers option: the network's layer sizes as SIZES, like 784,16,16,10 (the classic network)."""
     return click.option("--layers", default=CLASSIC_LAYERS, show_default=True, metavar="SIZES", help=help)
+
+
+def data_source(spec: str) -> str:
+    """--data as a training record keeps it: a folder by its absolute path (a resumed run may start elsewhere)."""
+    return spec if spec in ("synthetic", "mnist") else os.path.abspath(spec)
 
 
 threads_option = click.option(

@@ -23,8 +23,9 @@ def evaluate(model, backend, data, as_json):
     """Evaluate a saved MODEL (.npz from `neuro train --save`) on the test images."""
     saved = load_model(model)
     chosen = get_backend(backend)
-    n_test = dataset_sizes(data)[1]
-    check_fits_in_memory(estimate_training(chosen, saved.dtype, saved.sizes, 0, n_test, 1),
+    n_train, n_test, _ = dataset_sizes(data)
+    # (the loader holds the training images too)
+    check_fits_in_memory(estimate_training(chosen, saved.dtype, saved.sizes, 0, n_test, 1, n_train + n_test),
                          f"evaluating {'-'.join(map(str, saved.sizes))} on the {chosen.name} backend")
     network = saved.network(backend=chosen)
     dataset = load_dataset(data)

@@ -7,10 +7,10 @@ import platform
 import click
 import numpy as np
 
-from neuro.backends import backend_status, get_backend
+from neuro.backends import backend_status
+from neuro.bench import check_measurements_fit
 from neuro.interrupts import interrupt_on_signals
 from neuro.ladder import RungResult, add_gains, climb, plan
-from neuro.memory import check_fits_in_memory, estimate_training
 
 from .common import (
     emit_json,
@@ -66,7 +66,8 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
         prepare_plot(plot_path)
     info(f"Ladder on {'-'.join(map(str, sizes))}, batch {batch_size}, on {platform.processor() or platform.machine()}"
          f" (numpy {np.__version__}); about {seconds:g} s per rung.", quiet=as_json or markdown)
-    check_ladder_memory(rows, sizes, batch_size)
+    check_measurements_fit([(name, dtype, sizes, batch_size) for _, name, dtype in rows
+                            if backend_status(name).available], "timing")
     results: list[RungResult] = []
     interrupted = None
     with progress_bar(len(rows), "Climbing", show=not (as_json or markdown)) as bar:
@@ -82,7 +83,7 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
             add_gains(results)
             info(f"Interrupted: {len(results)} of {len(rows)} rows were measured; they follow.",
                  quiet=as_json or markdown)
-    if plot_path:
+    if plot_path and (interrupted is None or any(r.timed for r in results)):  # (interrupted: draw what was timed)
         from neuro.plots import plot_rungs
 
         plot_rungs(results, plot_path)
@@ -97,19 +98,6 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
         raise SystemExit(getattr(interrupted, "exit_status", 130))
     if any(r.timed and not r.validated for r in results):
         raise click.ClickException("some rungs disagree with the reference: their timings mean nothing")
-
-
-def check_ladder_memory(rows, sizes: list[int], batch_size: int) -> None:
-    """A NeuroError, before any rung is timed, if timing a rung of the plan would not fit in memory."""
-    from neuro.bench import EPOCH_IMAGES, RESIDENT_IMAGES
-
-    for _, name, dtype in rows:
-        if not backend_status(name).available:
-            continue
-        n = max(min(RESIDENT_IMAGES.get(name, EPOCH_IMAGES), EPOCH_IMAGES), batch_size)
-        check_fits_in_memory(estimate_training(get_backend(name), dtype, sizes, n, 0, batch_size),
-                             f"timing {'-'.join(map(str, sizes))} in {dtype} on the {name} rung",
-                             advice="use smaller --layers or --batch-size")
 
 
 def _gain(value: float | None, over: str | None) -> str:

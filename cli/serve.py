@@ -19,7 +19,7 @@ from neuro.model import TrainingRecord, load_model, save_model
 from neuro.network import INITS, Network
 from neuro.training import EpochReport, TrainingSettings, check_fits, compile_backend
 
-from .common import backend_option, layers_option, parse_sizes, progress_bar
+from .common import backend_option, data_source, layers_option, parse_sizes, progress_bar
 
 DEFAULT_PORT = 8000
 TRAIN_OPTIONS = ("layers", "epochs", "batch_size", "eta", "cost", "init", "seed", "limit", "save_path")
@@ -140,7 +140,8 @@ def _serve(server, backend_instance, *, model, data, open_browser, live, layers,
         if network.backend.compiles:  # (so that the first drawing is not kept waiting by the first stretch)
             info(f"Compiling the {network.backend.name} backend's training for {dtype} ...")
             info(f"Compiled in {compile_backend(network, dataset, batch_size, cost):.1f} s.")
-        record = {"eta": eta, "batch_size": batch_size, "cost": cost, "init": init, "seed": seed, "data": spec,
+        record = {"eta": eta, "batch_size": batch_size, "cost": cost, "init": init, "seed": seed,
+                  "data": data_source(spec),
                   "limit": limit, "layers": sizes, "dtype": dtype}  # what `neuro train --resume` continues with
         weights, biases = network.parameters()
         dtype = network.dtype

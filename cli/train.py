@@ -19,7 +19,7 @@ from neuro.errors import NeuroError
 from neuro.files import check_writable, remove_stale_parts
 from neuro.interrupts import stop_on_signals
 from neuro.memory import check_fits_in_memory, estimate_training
-from neuro.model import SavedModel, TrainingRecord, load_model, save_model
+from neuro.model import SETTINGS, SavedModel, TrainingRecord, load_model, save_model
 from neuro.network import INITS, Network
 from neuro.training import EpochReport, TrainingDiverged, TrainingSettings, TrainingStopped, compile_backend, sgd
 
@@ -27,6 +27,7 @@ from .common import (
     apply_threads,
     backend_option,
     data_option,
+    data_source,
     dtype_option,
     emit_json,
     info,
@@ -37,7 +38,7 @@ from .common import (
     threads_option,
 )
 
-RESUMED = ("eta", "batch_size", "cost", "init", "seed", "data", "limit", "layers", "dtype")
+RESUMED = SETTINGS
 """The options a resumed run takes from the model's training record (given again, they must agree)."""
 
 
@@ -81,7 +82,7 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
       neuro train --data mnist --cost cross-entropy --eta 0.5
       neuro train --plot curve.png                 # accuracy and cost per epoch as a picture
     """
-    given = {"eta": eta, "batch_size": batch_size, "cost": cost, "init": init, "seed": seed, "data": data,
+    given = {"eta": eta, "batch_size": batch_size, "cost": cost, "init": init, "seed": seed, "data": data_source(data),
              "limit": limit, "layers": layers, "dtype": dtype}
     saved = None
     if resume_path:
@@ -148,7 +149,11 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
                 click.echo(("" if bar.hidden else "\r\033[K") + line, err=as_json)
                 record = record_after(report)
                 if save_path:
-                    save_model(network, save_path, cost=cost, training=record)
+                    try:
+                        save_model(network, save_path, cost=cost, training=record)
+                    except NeuroError as error:
+                        held = f"it holds epoch {report.epoch - 1}" if report.epoch > done + 1 else "nothing new"
+                        raise NeuroError(f"{error}: training stopped after epoch {report.epoch} ({held})") from None
 
             try:
                 sgd(network, dataset, settings, on_epoch=on_epoch, on_batch=bar.update, should_stop=stop,
@@ -234,6 +239,7 @@ def _resumed_settings(ctx: click.Context, saved: SavedModel, path: str, given: d
             mine, theirs = parse_sizes(mine), list(theirs)
         if mine != theirs:
             option = "--" + key.replace("_", "-")
+            shown = ",".join(map(str, theirs)) if key == "layers" else theirs
             raise NeuroError(f"{option} {given[key]} conflicts with {path}, which was trained with {option} "
-                             f"{theirs}: leave the option out to continue as it was trained")
+                             f"{shown}: leave the option out to continue as it was trained")
     return settings

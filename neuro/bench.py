@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -79,6 +79,22 @@ def validate(name: str, dtype: str, n_inputs: int, n_outputs: int) -> bool:
     return all(c.ok for c in check_every_path(name, case))
 
 
+def resident_images(name: str, batch_size: int) -> int:
+    """How many training images a measurement of backend `name` keeps in the backend's storage."""
+    return max(min(RESIDENT_IMAGES.get(name, EPOCH_IMAGES), EPOCH_IMAGES), batch_size)
+
+
+def check_measurements_fit(plan: Iterable[tuple[str, str, list[int], int]], what: str = "measuring") -> None:
+    """A NeuroError, before anything is measured, if a measurement (backend, dtype, layers, batch size) of `plan`
+    would not fit in memory."""
+    from neuro.memory import check_fits_in_memory, estimate_training
+
+    for name, dtype, layers, m in plan:
+        check_fits_in_memory(estimate_training(get_backend(name), dtype, layers, resident_images(name, m), 0, m),
+                             f"{what} {'-'.join(map(str, layers))} in {dtype} on the {name} backend",
+                             advice="use smaller --layers or --batch-size")
+
+
 def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: float = 1.0, seed: int = 0,
             host_x: np.ndarray | None = None, forward: bool = True) -> BenchResult:
     """Validate, then measure one backend on one network and batch size (see the module docstring); without
@@ -86,8 +102,7 @@ def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: 
     backend = get_backend(name)
     validated = validate(name, dtype, layers[0], layers[-1])
     rng = np.random.default_rng(seed)
-    n = min(RESIDENT_IMAGES.get(name, EPOCH_IMAGES), EPOCH_IMAGES)
-    n = max(n, batch_size)
+    n = resident_images(name, batch_size)
     if host_x is None or len(host_x) < n or host_x.shape[1] != layers[0]:
         host_x = rng.random((n, layers[0]), dtype=np.float32)
     labels = rng.integers(0, layers[-1], n)

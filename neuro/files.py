@@ -24,14 +24,19 @@ def _folder(target: Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success rename it to `path`, on failure delete it.
+    """Yield a temporary path beside `path`; on success rename it to `path`, on failure delete it (an OSError,
+    such as a full disk, becomes a NeuroError that names the file).
 
     `suffix` is kept on the temporary name for writers that choose the format by extension
     (NumPy's savez adds `.npz` when missing, matplotlib picks its format from the name).
     """
     target = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=f".part{suffix}",
-                                    dir=_folder(target))
+    remove_stale_parts(target)  # what a writer of this file that was killed while writing left behind
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=f".part{suffix}",
+                                        dir=_folder(target))
+    except OSError as error:  # the folder went away, or became read-only, since the checks before the work
+        raise NeuroError(f"cannot write {target}: {error.strerror or error}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     # mkstemp makes the file private (0600); give it the permissions an ordinary new file would get.
@@ -41,6 +46,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, target)
+    except OSError as error:  # a full disk, say: the old file, if any, is left as it was
+        tmp.unlink(missing_ok=True)
+        raise NeuroError(f"cannot write {target}: {error.strerror or error}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -67,7 +67,8 @@ def _say(text: str) -> None:
 
 
 @contextlib.contextmanager
-def stop_on_signals(what: str = "after this mini-batch", compiles: bool = False) -> Iterator[StopRequest]:
+def stop_on_signals(what: str = "after this mini-batch (or after the test of the epoch, when it is running)",
+                    compiles: bool = False) -> Iterator[StopRequest]:
     """Within the block, SIGINT and SIGTERM request a stop (`what` says when it comes: the line printed names it);
     a second signal raises `StopAtOnce`. The previous handlers are restored after the block. `compiles`: the
     work's first calls compile machine code, which cannot be interrupted (the line says so)."""
@@ -82,7 +83,8 @@ def stop_on_signals(what: str = "after this mini-batch", compiles: bool = False)
         request.request(signum)
         name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         compiling = " (a first call that is compiling cannot be interrupted: it finishes first)" if compiles else ""
-        _say(f"{name}: stopping {what}{compiling}; press Ctrl-C again to stop at once.")
+        again = "press Ctrl-C again" if signum == signal.SIGINT else f"send {name} again"
+        _say(f"{name}: stopping {what}{compiling}; {again} to stop at once.")
 
     previous = {signum: signal.signal(signum, handler) for signum in SIGNALS}
     try:

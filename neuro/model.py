@@ -24,7 +24,7 @@ import numpy as np
 from neuro.costs import COSTS
 from neuro.errors import NeuroError
 from neuro.files import atomic_path
-from neuro.network import DTYPES, Network, check_sizes
+from neuro.network import DTYPES, INITS, Network, check_sizes
 
 FORMAT = "neuro-model"
 FORMAT_VERSION = 2
@@ -214,4 +214,30 @@ def _record(field: np.ndarray, bad) -> TrainingRecord:
         raise bad(f"its training record lacks the settings {', '.join(missing)}")
     if epochs_done < 0 or len(history) != epochs_done:
         raise bad(f"its training record lists {len(history)} epochs in its history but says {epochs_done} were done")
+    wrong = _wrong_setting(settings)
+    if wrong:
+        raise bad(f"its training record's setting {wrong} cannot be continued")
     return TrainingRecord(epochs_done, history, settings, state)
+
+
+def _wrong_setting(settings: dict) -> str | None:
+    """The first of a record's settings that no run could have had (as 'name=value'), or None."""
+
+    def whole(value, lowest: int) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= lowest
+
+    checks = {
+        "eta": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0,
+        "batch_size": lambda v: whole(v, 1),
+        "cost": lambda v: v in COSTS,
+        "init": lambda v: v in INITS,
+        "seed": lambda v: whole(v, 0),
+        "data": lambda v: isinstance(v, str) and v != "",
+        "limit": lambda v: v is None or whole(v, 1),
+        "layers": lambda v: isinstance(v, list) and len(v) >= 2 and all(whole(n, 1) for n in v),
+        "dtype": lambda v: v in DTYPES,
+    }
+    for name, fits in checks.items():
+        if not fits(settings[name]):
+            return f"{name}={json.dumps(settings[name])[:40]}"
+    return None

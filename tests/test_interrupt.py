@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from extras import needs_matplotlib
 
 from neuro.cli.main import main
 from neuro.data.idx import write_idx
@@ -172,9 +173,12 @@ def test_a_run_in_progress_keeps_its_temporary_file(tmp_path):
 
 @pytest.mark.parametrize(("command", "planned"), [
     # (2 s per measurement, the signal 1 s into the first: what was planned cannot be done before it comes)
-    (["bench", "--backends", "numpy", "--batch-size", "10,100,1000", "--seconds", "2", "--json"], 3),
-    (["ladder", "--backends", "python,numpy", "--dtype", "float64", "--seconds", "2", "--json"], 2),
+    (["bench", "--backends", "numpy", "--batch-size", "10,100,1000", "--seconds", "2", "--json", "--plot", "b.png"],
+     3),
+    (["ladder", "--backends", "python,numpy", "--dtype", "float64", "--seconds", "2", "--json", "--plot", "l.png"],
+     2),
 ])
+@needs_matplotlib
 def test_bench_and_ladder_stop_on_ctrl_c_and_print_what_they_measured(tmp_path, command, planned):
     run = Run(*command, cwd=tmp_path)
     run.wait_for("about 2 s per")
