@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from tiny_mnist import write_random_mnist
 
 from neuro import Network, save_model
 from neuro.cli.main import main
@@ -25,12 +26,7 @@ def last_json(result):
 @pytest.fixture(scope="module")
 def mnist_folder(tmp_path_factory):
     """A tiny MNIST-format folder: 200 training and 50 test images of random pixels."""
-    folder = tmp_path_factory.mktemp("mnist")
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 200), ("t10k", 50)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n, dtype=np.uint8))
-    return folder
+    return write_random_mnist(tmp_path_factory.mktemp("mnist"), 200, 50, gzip_images=True)
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
+from tiny_mnist import write_random_mnist
 
 from neuro.cli.main import main
-from neuro.data.idx import write_idx
 
 HUGE = "784,200000,200000,10"
 
@@ -25,12 +24,7 @@ HUGE = "784,200000,200000,10"
 def files(tmp_path_factory) -> dict[str, str]:
     """What the cases refer to: a tiny digits folder, a model, files of the wrong kind, a folder, a read-only one."""
     folder = tmp_path_factory.mktemp("battery")
-    digits = folder / "digits"
-    digits.mkdir()
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 60), ("t10k", 20)):
-        write_idx(digits / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(digits / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n, dtype=np.uint8))
+    digits = write_random_mnist(folder / "digits", 60, 20)
     broken = folder / "broken"
     broken.mkdir()
     for path in digits.iterdir():

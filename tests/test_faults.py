@@ -14,10 +14,11 @@ import tracemalloc
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from tiny_mnist import write_random_mnist
 
 from neuro.backends import available_backends, get_backend
 from neuro.cli.main import main
-from neuro.data.idx import read_idx, write_idx
+from neuro.data.idx import read_idx
 from neuro.errors import NeuroError
 from neuro.memory import check_fits_in_memory, estimate_training
 from neuro.model import load_model
@@ -28,12 +29,7 @@ from neuro.training import TrainingSettings, TrainingStopped, sgd
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
     """A tiny MNIST-format folder: 200 training and 50 test images of random pixels."""
-    folder = tmp_path_factory.mktemp("digits")
-    rng = np.random.default_rng(1)
-    for prefix, n in (("train", 200), ("t10k", 50)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n, dtype=np.uint8))
-    return folder
+    return write_random_mnist(tmp_path_factory.mktemp("digits"), 200, 50, seed=1)
 
 
 def run(*args, ok=True):

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from extras import needs_matplotlib
+from tiny_mnist import write_random_mnist
 
 from neuro.cli.main import main
-from neuro.data.idx import write_idx
 from neuro.model import load_model
 
 DEADLINE = 60.0
@@ -33,12 +33,7 @@ NEURO = [sys.executable, "-c", "from neuro.cli.main import main; main()"]
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory) -> Path:
     """A tiny MNIST-format folder (300 training, 50 test images of random pixels): epochs of milliseconds."""
-    folder = tmp_path_factory.mktemp("digits")
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 300), ("t10k", 50)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n, dtype=np.uint8))
-    return folder
+    return write_random_mnist(tmp_path_factory.mktemp("digits"), 300, 50)
 
 
 class Run:

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from serve_under_test import page_server, served_network, stroke_drawing
+from tiny_mnist import write_random_mnist
 
 from neuro.backends.ops_numpy import NumpyBackend
 from neuro.data import Dataset
-from neuro.data.idx import write_idx
 from neuro.data.paths import cache_dir
 from neuro.images import centred_digit
 from neuro.model import load_model, save_model
@@ -354,12 +354,7 @@ def test_stopping_the_server_stops_the_training_between_steps(test_set):
 @pytest.fixture(scope="module")
 def digit_folder(tmp_path_factory):
     """A tiny MNIST-format folder (200 training, 20 test images of random pixels): no data to generate."""
-    folder = tmp_path_factory.mktemp("digits")
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 200), ("t10k", 20)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n, dtype=np.uint8))
-    return folder
+    return write_random_mnist(tmp_path_factory.mktemp("digits"), 200, 20)
 
 
 def start_neuro_serve(*arguments: str, data_dir: Path) -> tuple[subprocess.Popen, int]:
