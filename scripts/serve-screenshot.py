@@ -4,11 +4,12 @@
 
 Starts the real command (`neuro serve --port 0`) with an empty data cache, as after a fresh install (so it
 makes the built-in digits and trains its quick model first), drives the page in headless Chromium with
-Playwright (`pip install playwright`; the browser is the system's, `apt-get install -y chromium`), draws the
-strokes of a built-in test digit with the mouse, clicks a first-layer neuron to show its weights, saves the page
-as docs/images/serve.png, and stops the server with Ctrl-C (SIGINT) as a learner would. Then it rewrites the
-block between `<!-- generated: serve-screenshot -->` and `<!-- end: serve-screenshot -->` in docs/tutorial.md:
-the command with what it printed, what was drawn and what the page answered, read from the page, and the picture.
+Playwright (the browser extra, `pip install -e '.[browser]'`; the browser is the system's,
+`apt-get install -y chromium`), draws the strokes of a built-in test digit with the mouse, clicks a first-layer
+neuron to show its weights, saves the page as docs/images/serve.png, and stops the server with Ctrl-C (SIGINT)
+as a learner would. Then it rewrites the block between `<!-- generated: serve-screenshot -->` and
+`<!-- end: serve-screenshot -->` in docs/tutorial.md: the command with what it printed, what was drawn and what
+the page answered, read from the page, and the picture.
 With --no-docs it only saves the picture (to --out).
 """
 
@@ -16,19 +17,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from docs_blocks import blocks, fill_blocks
+
 from neuro.serve.strokes import pad_strokes, synthetic_test_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 IMAGE = ROOT / "docs" / "images" / "serve.png"
-BLOCK = re.compile(r"(<!-- generated: serve-screenshot -->\n).*?(<!-- end: serve-screenshot -->)", re.S)
+NAME = "serve-screenshot"
 
 
 def start_server(data_dir: str) -> tuple[subprocess.Popen, str, list[str]]:
@@ -133,10 +135,10 @@ def main() -> None:
         if args.no_docs:
             return
         text = TUTORIAL.read_text()
-        if not BLOCK.search(text):
-            raise SystemExit(f"{TUTORIAL} has no serve-screenshot block to write")
+        if NAME not in blocks(text):
+            raise SystemExit(f"{TUTORIAL} has no {NAME} block to write")
         body = block_text(printed, shown, args.index, args.neuron, data_dir)
-        TUTORIAL.write_text(BLOCK.sub(lambda m: f"{m.group(1)}{body}\n{m.group(2)}", text))
+        TUTORIAL.write_text(fill_blocks(text, lambda name: body if name == NAME else None))
         print(f"Wrote the serve-screenshot block of {TUTORIAL}")
 
 
