@@ -18,7 +18,6 @@ can write into the same file. `this_machine()` is how every generated block name
 
 from __future__ import annotations
 
-import datetime
 import os
 import platform
 import re
@@ -66,7 +65,7 @@ def files(text: str) -> dict[str, str]:
 
 
 def this_machine() -> str:
-    """'2026-12-01 on AMD EPYC (2 cores, Linux), Python 3.11.7, NumPy 2.4.6, Numba 0.68.1': when, where, with what."""
+    """'AMD EPYC (2 cores, Linux), Python 3.11.7, NumPy 2.4.6, Numba 0.68.1': the machine and what it runs."""
     import numba
     import numpy
 
@@ -78,5 +77,5 @@ def this_machine() -> str:
     except OSError:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{datetime.date.today().isoformat()} on {cpu} ({cores} cores, {platform.system()}), Python "
-            f"{platform.python_version()}, NumPy {numpy.__version__}, Numba {numba.__version__}")
+    return (f"{cpu} ({cores} cores, {platform.system()}), Python {platform.python_version()}, NumPy "
+            f"{numpy.__version__}, Numba {numba.__version__}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import datetime
 import json
 import statistics
 import subprocess
@@ -211,7 +212,7 @@ def code_excerpt(spec: str) -> str:
 def machine(barriers: list[float]) -> str:
     meet = (f"; two threads of a team met at a barrier in {barriers[0]:,.0f} ns before the classic runs and "
             f"{barriers[1]:,.0f} ns after them")
-    return f"Measured on {this_machine()}{meet}."
+    return f"Measured on {datetime.date.today().isoformat()} on {this_machine()}{meet}."
 
 
 def rewrite(blocks: dict[str, str], check: bool) -> bool:

@@ -42,6 +42,7 @@ what the commands wrote.
 from __future__ import annotations
 
 import argparse
+import datetime
 import difflib
 import json
 import os
@@ -333,9 +334,8 @@ def run_steps(text: str, scratch: Path, skip_machine: bool) -> tuple[dict[str, s
 
 
 def machine_line(seconds: float) -> str:
-    when, where = this_machine().split(" on ", 1)
-    return (f"These outputs were made on {when} by `python scripts/tutorial-docs.py` "
-            f"(from an empty data cache, in {seconds:.0f} s) on {where}. The seconds "
+    return (f"These outputs were made on {datetime.date.today().isoformat()} by `python scripts/tutorial-docs.py` "
+            f"(from an empty data cache, in {seconds:.0f} s) on {this_machine()}. The seconds "
             f"and samples per second, which backends run and the digits of `neuro drift` are this machine's; "
             f"everything else is the same on "
             f"every machine.")
