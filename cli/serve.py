@@ -31,15 +31,6 @@ def info(message: str) -> None:
     click.echo(message, err=True)
 
 
-def recorded_data(saved) -> str | None:
-    """The data set a saved model records it was trained on, if its file records one."""
-    training = getattr(saved, "training", None)
-    if training is None:
-        return None
-    data = training.get("data") if isinstance(training, dict) else getattr(training, "data", None)
-    return str(data) if data else None
-
-
 @click.command()
 @click.argument("model", required=False)
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
@@ -215,7 +206,8 @@ def _model_to_serve(model: str | None, data: str | None):
     if model is not None:
         saved = load_model(model)
         check_draws_digits(saved.sizes, "the model's")
-        spec = data or recorded_data(saved) or "synthetic"
+        # (the data set the model was trained on, when its file records one)
+        spec = data or (saved.training.data if saved.training is not None else "synthetic")
         return saved, spec, load_dataset(spec), model
 
     from neuro.serve.quick import QUICK_SETTINGS, quick_model, quick_model_path, quick_samples

@@ -421,6 +421,10 @@ def test_neuro_serve_train_trains_in_the_background_and_saves_every_epoch(tmp_pa
     assert more.exit_code == 0, more.output
     assert load_model(saved).training.epochs_done == 4, "neuro train continues what neuro serve --train saved"
 
+    from neuro.cli.serve import _model_to_serve
+
+    assert _model_to_serve(str(saved), None)[1] == str(digit_folder), "served with the data it was trained on"
+
 
 @pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_stopping_serve_train_midway_says_what_was_saved_as_neuro_train_does(tmp_path, digit_folder, signum, status):
