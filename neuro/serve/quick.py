@@ -14,6 +14,7 @@ from pathlib import Path
 from neuro.data import Dataset
 from neuro.data.paths import cache_dir
 from neuro.data.synthetic import GENERATOR_VERSION
+from neuro.errors import NeuroError
 from neuro.model import SavedModel, load_model, save_model
 from neuro.network import Network
 from neuro.training import TrainingSettings, sgd
@@ -46,7 +47,7 @@ def quick_model(data: Dataset, spec: str, on_batch: Callable[[int], None] | None
     if path.is_file():
         try:
             return load_model(path), path
-        except Exception:  # a damaged cache file is trained again, like a damaged data cache
+        except NeuroError:  # a damaged cache file is trained again, like a damaged data cache
             pass
     network = Network(list(QUICK_SIZES), backend=QUICK_BACKEND, seed=QUICK_SETTINGS.seed)
     sgd(network, data, QUICK_SETTINGS, on_batch=on_batch)
