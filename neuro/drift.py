@@ -73,21 +73,22 @@ def drift(
               for name, net in networks.items()}
     steps_per_epoch = -(-n // batch_size)
     rng = np.random.default_rng(seed)  # the shuffling of neuro.training.sgd: one permutation per epoch
-    order, epoch_first_step = None, 0
+    orders, epoch_first_step = None, 0  # (this epoch's order, in each backend's storage)
     done, points = 0, []
     reference = names[0]
     for target in checkpoints:
         while done < target:
-            if order is None or done == epoch_first_step + steps_per_epoch:
+            if orders is None or done == epoch_first_step + steps_per_epoch:
                 epoch_first_step = done
                 order = rng.permutation(n)
+                orders = {name: net.backend.to_backend(order, "int64") for name, net in networks.items()}
             until = min(target, epoch_first_step + steps_per_epoch)
             start = (done - epoch_first_step) * batch_size
             stop = min(n, (until - epoch_first_step) * batch_size)
             for name, net in networks.items():
                 x, y = stored[name]
-                net.backend.train_steps(net.weights, net.biases, x, y, net.backend.to_backend(order, "int64"),
-                                        start, stop, batch_size, eta, cost)
+                net.backend.train_steps(net.weights, net.biases, x, y, orders[name], start, stop, batch_size,
+                                        eta, cost)
             if on_steps is not None:
                 on_steps(until - done)
             done = until
