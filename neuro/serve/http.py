@@ -122,10 +122,9 @@ class PageHandler(BaseHTTPRequestHandler):
 
     def _other_method(self) -> None:
         """Every method but GET and POST: 405, as JSON like every other refusal."""
-        if self._host_refused():
-            self.close_connection = True
-            return
         self.close_connection = True  # a body, if any, is not read
+        if self._host_refused():
+            return
         self._json(HTTPStatus.METHOD_NOT_ALLOWED, {"error": f"{self.command} is not served here: GET the page and "
                                                              "the API, POST a drawing to /api/activations"})
 
