@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from neuro.costs import COSTS
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 from .base import Backend
 
@@ -67,32 +67,34 @@ REGISTRY: dict[str, BackendInfo] = {
     for info in (
         BackendInfo("python", "ops_python", "the equations as loops over lists, with math.exp", None),
         BackendInfo("numpy", "ops_numpy", "vectorised over the mini-batch: a matrix product per layer", "python"),
-        BackendInfo("numba-loops", "ops_numba_loops", "the Python backend's functions compiled by Numba's @njit",
+        BackendInfo("numba-loops", "cpu.ops_numba_loops", "the Python backend's functions compiled by Numba's @njit",
                     "python"),
-        BackendInfo("numba-reorder", "ops_numba_reorder", "sums the compiler may reorder, into SIMD lanes",
+        BackendInfo("numba-reorder", "cpu.ops_numba_reorder", "sums the compiler may reorder, into SIMD lanes",
                     "numba-loops"),
-        BackendInfo("numba-blocks", "ops_numba_blocks",
+        BackendInfo("numba-blocks", "cpu.ops_numba_blocks",
                     "layer by layer over the mini-batch, buffers made once, the step fused, a SIMD sigmoid",
                     "numba-reorder"),
-        BackendInfo("numba-tiles", "ops_numba_tiles", "tiles of four neurons and a few samples in registers, "
+        BackendInfo("numba-tiles", "cpu.ops_numba_tiles", "tiles of four neurons and a few samples in registers, "
                     "uncounted views", "numba-blocks"),
-        BackendInfo("numba-team", "ops_numba_team", "a team of threads, one per core; the next rows fetched ahead",
+        BackendInfo("numba-team", "cpu.ops_numba_team", "a team of threads, one per core; the next rows fetched ahead",
                     "numba-tiles"),
-        BackendInfo("numba", "ops_numba", "large steps to BLAS, in buffers made once", "numba-team",
+        BackendInfo("numba-blas", "cpu.ops_numba_blas", "large steps to BLAS, in buffers made once", "numba-team",
                     RungCase(WIDE, 256)),
-        BackendInfo("cuda-naive", "ops_cuda_naive", "the loops as CUDA kernels, one GPU thread per result, "
+        BackendInfo("cuda-naive", "gpu.ops_cuda_naive", "the loops as CUDA kernels, one GPU thread per result, "
                     "each reading global memory", "python"),
-        BackendInfo("cuda-tiled", "ops_cuda_tiled", "sums through 16x16 tiles of shared memory", "cuda-naive",
+        BackendInfo("cuda-tiled", "gpu.ops_cuda_tiled", "sums through 16x16 tiles of shared memory", "cuda-naive",
                     RungCase(WIDE, 256)),
-        BackendInfo("cuda-fused", "ops_cuda_fused", "a whole stretch of mini-batches in one launch, by one block "
+        BackendInfo("cuda-fused", "gpu.ops_cuda_fused", "a whole stretch of mini-batches in one launch, by one block "
                     "(small networks; others tiled)", "cuda-tiled", RungCase(CLASSIC, 10)),
-        BackendInfo("cuda-register-blocked", "ops_cuda_register_blocked", "each thread a 4x4 patch of each "
+        BackendInfo("cuda-register-blocked", "gpu.ops_cuda_register_blocked", "each thread a 4x4 patch of each "
                     "product, from registers", "cuda-tiled", RungCase(WIDE, 256)),
     )
 }
 
 ALIASES: dict[str, BackendInfo] = {
-    "cuda": BackendInfo("cuda", "ops_cuda", "an alias: cuda-fused where its one-block kernel takes the network "
+    "numba": BackendInfo("numba", "cpu.ops_numba_blas", "an alias: numba-blas, the fastest CPU rung (it runs each "
+                         "stretch of steps in compiled loops, on one thread or a team, or through BLAS)", None),
+    "cuda": BackendInfo("cuda", "gpu.ops_cuda", "an alias: cuda-fused where its one-block kernel takes the network "
                         "and batch, else cuda-register-blocked", None),
 }
 """Names that choose a rung by a stated rule (see each module's docstring): `--backend` accepts them and

@@ -33,7 +33,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 Stored = Any
 """An array in a backend's own storage: a list (of lists), a NumPy array, a device array."""

@@ -23,7 +23,7 @@ from operator import mul
 
 import numpy as np
 
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 from .base import StepByStep
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from neuro.agreement import check_every_path, random_case
 from neuro.backends import available_backends, get_backend
 from neuro.costs import COSTS
-from neuro.memory import check_fits_in_memory, estimate_training
+from neuro.measure.agreement import check_every_path, random_case
+from neuro.support.memory import check_fits_in_memory, estimate_training
 
 from .common import emit_json, finite, json_option, layers_option, parse_sizes
 
@@ -17,7 +17,7 @@ step (w_1, b_1) and after all the steps (w_n, b_n). max abs diff: the largest |b
 quantity's numbers. max rel diff: the largest of those differences divided by the reference's value; it is large
 where a value is tiny (a gradient entry near 0, summed in float32 from terms a million times larger), so it does
 not decide. diff/bound: each difference divided by the rounding error the oracle allows that very number
-(neuro/agreement.py); this decides, and must be at most 1."""
+(neuro/measure/agreement.py); this decides, and must be at most 1."""
 
 
 @click.command()
@@ -39,7 +39,7 @@ def agree(layers, batch_size, steps, weight_scale, cost, names, seed, as_json):
     Each backend runs, in each dtype it supports and each way it may run its steps (one thread or a team,
     compiled loops or BLAS), the same random network and mini-batches; the results are compared with an
     independent float64 reference, within a bound on the rounding error that a correct backend can make (see
-    neuro/agreement.py). Exits with status 1 when any quantity exceeds its bound.
+    neuro/measure/agreement.py). Exits with status 1 when any quantity exceeds its bound.
     """
     sizes = parse_sizes(layers)
     chosen = [n.strip() for n in names.split(",")] if names else available_backends()

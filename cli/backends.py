@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from neuro.backends import REGISTRY, default_backend_name, list_backends
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 from .common import emit_json, json_option
 

@@ -9,8 +9,8 @@ import click
 import numpy as np
 
 from neuro.backends import available_backends, get_backend
-from neuro.bench import EPOCH_IMAGES, add_speedups, check_measurements_fit, measure
-from neuro.interrupts import interrupt_on_signals
+from neuro.measure.bench import EPOCH_IMAGES, add_speedups, check_measurements_fit, measure
+from neuro.support.interrupts import interrupt_on_signals
 
 from .common import (
     CLASSIC_LAYERS,
@@ -65,7 +65,7 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, 
     batches = parse_int_list(batch_sizes, "--batch-size")
     wanted_dtypes = parse_dtypes(dtypes)
     if plot_path:  # fail now, not after the measurements
-        from neuro.plots import prepare_plot
+        from neuro.show.charts import prepare_plot
 
         prepare_plot(plot_path)
     plan = []
@@ -97,7 +97,7 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, 
     if interrupted is not None:
         info(f"Interrupted: {len(results)} of {len(plan)} measurements were made; they follow.", quiet=as_json)
     if plot_path and results:  # (a run interrupted before its first measurement has nothing to draw)
-        from neuro.plots import plot_ladder
+        from neuro.show.charts import plot_ladder
 
         plot_ladder(results, plot_path)
         info(f"Saved the plot to {plot_path}", quiet=as_json)

@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from neuro.errors import NeuroError
-from neuro.interrupts import StopAtOnce
+from neuro.support.errors import NeuroError
+from neuro.support.interrupts import StopAtOnce
 
 CLASSIC_LAYERS = "784,16,16,10"
 
@@ -94,7 +94,7 @@ class _Null:
 def terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM, for the whole command, stops it as Ctrl-C does (exit status 143): files being written are cleaned
     up on the way out, where the default handler would kill the process mid-write. Long work installs its own
-    handlers on top (neuro.interrupts), which stop it more gently."""
+    handlers on top (neuro.support.interrupts), which stop it more gently."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -7,7 +7,7 @@ import click
 from neuro.backends import get_backend
 from neuro.costs import COSTS
 from neuro.data import load_dataset
-from neuro.drift import drift
+from neuro.measure.drift import drift
 
 from .common import (
     data_option,

@@ -7,8 +7,8 @@ import click
 from neuro.backends import get_backend
 from neuro.data import dataset_sizes, load_dataset
 from neuro.evaluation import evaluate as evaluate_network
-from neuro.memory import check_fits_in_memory, estimate_training
 from neuro.model import load_model
+from neuro.support.memory import check_fits_in_memory, estimate_training
 from neuro.training import check_fits
 
 from .common import backend_option, data_option, emit_json, json_option

@@ -8,9 +8,9 @@ import click
 import numpy as np
 
 from neuro.backends import backend_status
-from neuro.bench import check_measurements_fit
-from neuro.interrupts import interrupt_on_signals
-from neuro.ladder import RungResult, add_gains, climb, plan
+from neuro.measure.bench import check_measurements_fit
+from neuro.measure.ladder import RungResult, add_gains, climb, plan
+from neuro.support.interrupts import interrupt_on_signals
 
 from .common import (
     emit_json,
@@ -61,7 +61,7 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
     chosen = [n.strip() for n in names.split(",") if n.strip()] if names else None
     rows = plan(chosen, wanted_dtypes)  # (an unknown rung fails here, before anything is timed)
     if plot_path:
-        from neuro.plots import prepare_plot
+        from neuro.show.charts import prepare_plot
 
         prepare_plot(plot_path)
     info(f"Ladder on {'-'.join(map(str, sizes))}, batch {batch_size}, on {platform.processor() or platform.machine()}"
@@ -84,7 +84,7 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
             info(f"Interrupted: {len(results)} of {len(rows)} rows were measured; they follow.",
                  quiet=as_json or markdown)
     if plot_path and (interrupted is None or any(r.timed for r in results)):  # (interrupted: draw what was timed)
-        from neuro.plots import plot_rungs
+        from neuro.show.charts import plot_rungs
 
         plot_rungs(results, plot_path)
         info(f"Saved the plot to {plot_path}", quiet=as_json or markdown)

@@ -8,10 +8,10 @@ import click
 import numpy as np
 
 from neuro.data import N_PIXELS, load_dataset
-from neuro.errors import NeuroError
 from neuro.evaluation import confidence
 from neuro.model import load_model
-from neuro.terminal import gray_picture, terminal_width, use_color
+from neuro.show.terminal import gray_picture, terminal_width, use_color
+from neuro.support.errors import NeuroError
 
 from .common import backend_option, data_option, emit_json, json_option
 from .show import color_option, digit_lines, pick_image
@@ -56,7 +56,7 @@ def predict(model, image, index, data, backend, color, as_json):
                          f"{N_PIXELS} pixels: predict needs a network with {N_PIXELS} inputs")
     network = saved.network(backend=backend)
     if image is not None:
-        from neuro.images import read_digit
+        from neuro.data.drawn import read_digit
 
         pixels, label, source = read_digit(image), None, image
     else:

@@ -11,12 +11,12 @@ from click.core import ParameterSource
 
 from neuro.backends import get_backend
 from neuro.data import N_PIXELS, dataset_sizes, load_dataset
-from neuro.errors import NeuroError
-from neuro.files import check_writable
-from neuro.interrupts import interrupt_on_signals
-from neuro.memory import check_fits_in_memory, estimate_training
 from neuro.model import TrainingRecord, load_model, save_model
 from neuro.network import INITS, Network
+from neuro.support.errors import NeuroError
+from neuro.support.files import check_writable
+from neuro.support.interrupts import interrupt_on_signals
+from neuro.support.memory import check_fits_in_memory, estimate_training
 from neuro.training import EpochReport, TrainingSettings, check_fits, compile_backend
 
 from .common import backend_option, data_source, layers_option, parse_sizes, progress_bar
@@ -79,8 +79,8 @@ def serve(ctx, model, port, host, backend, data, open_browser, live, layers, epo
       neuro serve --train --epochs 5 --save model.npz
       neuro serve --port 0                      # any free port (the URL line says which)
     """
-    from neuro.plots import require_pillow
-    from neuro.serve.http import PageServer, is_loopback
+    from neuro.serve.server import PageServer, is_loopback
+    from neuro.show.charts import require_pillow
 
     require_pillow()  # the drawing is centred as `neuro predict` centres an image: with Pillow
     if model is not None and live:

@@ -8,10 +8,10 @@ import click
 import numpy as np
 
 from neuro.data import IMAGE_SIDE, Dataset, load_dataset
-from neuro.errors import NeuroError
 from neuro.model import load_model
-from neuro.pictures import SCALES, as_grid, grid_shape, layer_picture, pixels_per_weight, weight_scales
-from neuro.terminal import COLOR_CHOICES, gray_picture, signed_picture, terminal_width, tiled, use_color
+from neuro.show.raster import SCALES, as_grid, grid_shape, layer_picture, pixels_per_weight, weight_scales
+from neuro.show.terminal import COLOR_CHOICES, gray_picture, signed_picture, terminal_width, tiled, use_color
+from neuro.support.errors import NeuroError
 
 from .common import data_option
 
@@ -118,7 +118,7 @@ def weights(model, layer, neuron, per, out, color):
     header = f"layer {layer}, {who}; {n_in} incoming weights per neuron on a {grid_text}"
 
     if out:
-        from neuro.plots import save_png
+        from neuro.show.charts import save_png
 
         pixel = pixels_per_weight(shape)
         picture = layer_picture(w, b, neurons, per=per, pixel=pixel)

@@ -3,7 +3,7 @@
 Everything that can be checked is checked before the data is loaded: the numbers, the paths to write, and whether
 the network and the data fit in memory. With `--save` the model (and its training record, `neuro.model`) is
 written after every finished epoch, so a crash loses at most the epoch in progress; Ctrl-C or SIGTERM stops at the
-end of a mini-batch, keeps the last finished epoch, and exits with 130 or 143 (`neuro.interrupts`).
+end of a mini-batch, keeps the last finished epoch, and exits with 130 or 143 (`neuro.support.interrupts`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import numpy as np
 
 from neuro.backends import get_backend
 from neuro.data import dataset_sizes, load_dataset
-from neuro.errors import NeuroError
-from neuro.files import check_writable, remove_stale_parts
-from neuro.interrupts import stop_on_signals
-from neuro.memory import check_fits_in_memory, estimate_training
 from neuro.model import SETTINGS, SavedModel, TrainingRecord, load_model, save_model
 from neuro.network import INITS, Network
+from neuro.support.errors import NeuroError
+from neuro.support.files import check_writable, remove_stale_parts
+from neuro.support.interrupts import stop_on_signals
+from neuro.support.memory import check_fits_in_memory, estimate_training
 from neuro.training import EpochReport, TrainingDiverged, TrainingSettings, TrainingStopped, compile_backend, sgd
 
 from .common import (
@@ -96,7 +96,7 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
     if save_path:  # fail now, not after the training
         check_writable(save_path, "the model")
     if plot_path:
-        from neuro.plots import prepare_plot
+        from neuro.show.charts import prepare_plot
 
         prepare_plot(plot_path)
     chosen = get_backend(backend)
@@ -179,7 +179,7 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
         elif save_path:
             info(f"Saved the model to {save_path}", quiet=as_json)
         if plot_path and reports:
-            from neuro.plots import plot_training
+            from neuro.show.charts import plot_training
 
             plot_training(reports, plot_path, title=f"{network.sizes} on {dataset.name}: after each epoch")
             info(f"Saved the plot to {plot_path}", quiet=as_json)

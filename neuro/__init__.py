@@ -11,10 +11,10 @@ The framework (this package) is the same for every backend; `neuro.backends` hol
 from importlib.metadata import PackageNotFoundError, version
 
 from neuro.data import Dataset, load_dataset
-from neuro.errors import NeuroError
 from neuro.evaluation import Evaluation, evaluate
 from neuro.model import load_model, save_model
 from neuro.network import Network
+from neuro.support.errors import NeuroError
 from neuro.training import EpochReport, TrainingSettings, sgd
 
 try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 COSTS = ("quadratic", "cross-entropy")
 

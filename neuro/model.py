@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuro.costs import COSTS
-from neuro.errors import NeuroError
-from neuro.files import atomic_path
-from neuro.network import DTYPES, INITS, Network, check_sizes
+from neuro.network import DTYPES, INITS, Network
+from neuro.sizes import check_sizes
+from neuro.support.errors import NeuroError
+from neuro.support.files import atomic_path
 
 FORMAT = "neuro-model"
 FORMAT_VERSION = 2
@@ -139,7 +140,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
 def _check_unpacked_size(path: str) -> None:
     """A NeuroError if the archive at `path` unpacks to more than the memory this process may use (nothing when
     it is no zip archive: np.load then says what it is)."""
-    from neuro.memory import gib, usable_memory
+    from neuro.support.memory import gib, usable_memory
 
     try:
         with zipfile.ZipFile(path) as archive:

@@ -15,20 +15,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from neuro.backends import Backend, get_backend
-from neuro.errors import NeuroError
+from neuro.sizes import check_sizes, parameter_count
+from neuro.support.errors import NeuroError
 
 DTYPES = ("float64", "float32")
 INITS = ("classic", "scaled")
-
-
-def check_sizes(sizes: Sequence[int]) -> list[int]:
-    """The layer sizes as a list of ints, or a NeuroError: at least two layers, every one positive."""
-    sizes = [int(n) for n in sizes]
-    if len(sizes) < 2:
-        raise NeuroError(f"a network needs at least an input and an output layer, got sizes {sizes}")
-    if any(n <= 0 for n in sizes):
-        raise NeuroError(f"every layer needs at least one neuron, got sizes {sizes}")
-    return sizes
 
 
 def initial_parameters(
@@ -107,7 +98,7 @@ class Network:
     @property
     def n_parameters(self) -> int:
         """The number of weights and biases."""
-        return sum(n_in * n_out + n_out for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]))
+        return parameter_count(self.sizes)
 
     def parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Copies of the weights and biases as host NumPy arrays."""

@@ -23,10 +23,10 @@ import numpy as np
 
 from neuro.costs import check_cost
 from neuro.data import Dataset, one_hot
-from neuro.errors import NeuroError
 from neuro.evaluation import evaluate_outputs, outputs_of
 from neuro.network import Network
 from neuro.stretches import Stretches
+from neuro.support.errors import NeuroError
 
 MAX_BATCH = 2**31 - 1
 """The largest mini-batch: its sample indices must fit the 32-bit counters of compiled backends."""

@@ -8,7 +8,7 @@ scripts/gpu-check.sh runs it after the agreement tests, on a machine with a GPU.
     classic   784-16-16-10       batch 10    (cuda-fused's case: launch-bound)
     wide      784-1024-1024-10   batch 256   (cuda-register-blocked's case: the kernels' own time)
 
-For each, in one process: every registered cuda rung, numpy and numba through `neuro.bench.measure` (validated
+For each, in one process: every registered cuda rung, numpy and numba through `neuro.measure.bench.measure` (validated
 against the reference, then timed training on resident data, as `neuro bench` does), with each rung's launches
 per step (`Backend.launches`, at the training loop's longest stretch) and microseconds per step; then PyTorch on
 the same GPU through scripts/torch-gpu.py, each in a subprocess of its own with a time limit: an eager loop and
@@ -97,9 +97,9 @@ def cuda_rungs() -> list[str]:
 
 
 def measure_backend(row: Row, seconds: float, dry_run: bool) -> None:
-    """Validate and time one neuro backend (neuro.bench.measure), with its launches per step and its path."""
+    """Validate and time one neuro backend (neuro.measure.bench.measure), with its launches per step and its path."""
     from neuro.backends import backend_status, get_backend
-    from neuro.bench import EPOCH_IMAGES, measure
+    from neuro.measure.bench import EPOCH_IMAGES, measure
     from neuro.stretches import Stretches
 
     status = backend_status(row.name)
@@ -188,7 +188,7 @@ def add_ratios(rows: list[Row]) -> None:
 
 def targets(rows: list[Row], cases: tuple[Case, ...]) -> list[dict]:
     """Each target: what it asks, the numbers it compares, and whether this run met it (None: not measured)."""
-    from neuro.backends.ops_cuda import choose
+    from neuro.backends.gpu.ops_cuda import choose
 
     def rate(case: str, name: str) -> float | None:
         return next((r.samples_per_s for r in rows if r.case == case and r.name == name), None)
@@ -304,10 +304,10 @@ def main() -> None:
     if args.json_path is not None and not args.json_path.parent.is_dir():
         sys.exit(f"Error: no folder {args.json_path.parent} for the JSON")
     if args.dry_run:
-        import neuro.bench
+        import neuro.measure.bench
 
         for name in (*cuda_rungs(), *CPU_BACKENDS):  # a few images resident, so the simulator's stretches are short
-            neuro.bench.RESIDENT_IMAGES[name] = DRY_IMAGES
+            neuro.measure.bench.RESIDENT_IMAGES[name] = DRY_IMAGES
     started = time.monotonic()
     budget_ends = started + args.budget
     wanted = {name.strip() for name in args.cases.split(",")}

@@ -51,8 +51,8 @@ def ladders(runs: int, seconds: float, layers: str, batch: int, dtypes: str, nam
 
 
 def barrier_ns() -> float:
-    """What two threads of numba-team take to meet at a barrier now (see backends/numba_team.barrier_seconds)."""
-    code = "from neuro.backends.numba_team import barrier_seconds; print(barrier_seconds() * 1e9)"
+    """What two threads of numba-team take to meet at a barrier now (see backends/spin_barrier.barrier_seconds)."""
+    code = "from neuro.backends.cpu.spin_barrier import barrier_seconds; print(barrier_seconds() * 1e9)"
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
@@ -152,7 +152,7 @@ def torch_table(classic: dict, wide: dict, torch: dict | None) -> str:
              "|---|---|---:|---:|---:|---:|"]
     for rows, layers, batch in ((classic, (784, 16, 16, 10), 10), (wide, (784, 1024, 1024, 10), 256)):
         for dtype in ("float64", "float32"):
-            numba, numpy = rows.get(("numba", dtype)), rows.get(("numpy", dtype))
+            numba, numpy = rows.get(("numba-blas", dtype)), rows.get(("numpy", dtype))
             theirs = by.get((layers, batch, dtype))
             if numba is None or theirs is None:
                 continue
@@ -199,7 +199,7 @@ def rung_gains(classic: dict, wide: dict) -> dict[str, str]:
 
 def code_excerpt(spec: str) -> str:
     """`module.function` (a module of backends/): that function's source, as it is in the file."""
-    module, function = spec.strip().split(".")
+    module, _, function = spec.strip().rpartition(".")
     source = (ROOT / "backends" / f"{module}.py").read_text()
     for node in ast.parse(source).body:
         if isinstance(node, ast.FunctionDef) and node.name == function:

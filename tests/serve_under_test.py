@@ -10,8 +10,8 @@ import numpy as np
 
 from neuro.backends import get_backend
 from neuro.serve.api import Api
-from neuro.serve.http import PageServer
 from neuro.serve.served import ImagesToBrowse, ServedNetwork
+from neuro.serve.server import PageServer
 from neuro.serve.turns import TurnLock
 
 

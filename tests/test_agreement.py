@@ -1,10 +1,10 @@
-"""Every registered backend computes the same network: property tests against the reference (neuro.agreement).
+"""Every registered backend computes the same network: property tests against the reference (neuro.measure.agreement).
 
 Hypothesis draws the network (depth and widths, including widths such as 1, 3, 17 and 33 that are not
 multiples of a GPU block), the weights (from tiny to magnitudes of 1000 that saturate every sigmoid), the
 inputs and targets, the batch size, the cost and the learning rate. For each draw, forward outputs, the
 gradient, and the parameters after one and several steps must lie within the rounding-error bound that
-neuro.agreement computes for that very case.
+neuro.measure.agreement computes for that very case.
 """
 
 import numpy as np
@@ -13,10 +13,10 @@ from backends_under_test import backend_dtype_params, backend_dtype_path_params,
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neuro.agreement import check_backend, compare, random_case, reference, run
 from neuro.backends import get_backend
 from neuro.backends.ops_numpy import NumpyBackend
 from neuro.costs import COSTS
+from neuro.measure.agreement import check_backend, compare, random_case, reference, run
 
 WIDTHS = st.sampled_from([1, 2, 3, 5, 8, 16, 17, 31, 33, 40])
 SCALES = st.sampled_from([0.01, 0.3, 1.0, 3.0, 30.0, 1000.0])

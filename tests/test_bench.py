@@ -1,9 +1,9 @@
-"""neuro.bench's warm-up: what a backend compiles on first use must not be timed as training."""
+"""neuro.measure.bench's warm-up: what a backend compiles on first use must not be timed as training."""
 
 import time
 
-from neuro import bench
 from neuro.backends.ops_numpy import NumpyBackend
+from neuro.measure import bench
 
 
 class CompilingBackend(NumpyBackend):

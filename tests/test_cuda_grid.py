@@ -2,10 +2,14 @@
 
 import pytest
 
-from neuro.backends import cuda_blocked_kernels, cuda_kernels, cuda_naive_kernels
-from neuro.backends.cuda_naive_kernels import MAX_GRID_Y
+from neuro.backends.gpu import cuda_naive_kernels, cuda_register_blocked_kernels, cuda_tiled_kernels
+from neuro.backends.gpu.cuda_naive_kernels import MAX_GRID_Y
 
-OUTPUTS_PER_THREAD = {cuda_naive_kernels: 1, cuda_kernels: 1, cuda_blocked_kernels: cuda_blocked_kernels.PATCH}
+OUTPUTS_PER_THREAD = {
+    cuda_naive_kernels: 1,
+    cuda_tiled_kernels: 1,
+    cuda_register_blocked_kernels: cuda_register_blocked_kernels.PATCH,
+}
 """How many numbers of a row (and of a column) each thread of a rung's kernels writes."""
 
 
@@ -25,5 +29,5 @@ def test_grid_covers_every_column_and_row(kernels, columns, rows):
 
 def test_a_blocked_thread_copies_whole_tiles():
     """Each of a block's threads copies the same number of each tile's entries, and together all of them."""
-    k = cuda_blocked_kernels
+    k = cuda_register_blocked_kernels
     assert k.LOADS * k.EDGE * k.EDGE == k.BLOCK * k.DEPTH

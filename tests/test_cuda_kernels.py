@@ -36,9 +36,9 @@ def arrays():
 
 
 def kernel_modules():
-    from neuro.backends import cuda_blocked_kernels, cuda_kernels, cuda_naive_kernels
+    from neuro.backends.gpu import cuda_naive_kernels, cuda_register_blocked_kernels, cuda_tiled_kernels
 
-    return {"naive": cuda_naive_kernels, "tiled": cuda_kernels, "register-blocked": cuda_blocked_kernels}
+    return {"naive": cuda_naive_kernels, "tiled": cuda_tiled_kernels, "register-blocked": cuda_register_blocked_kernels}
 
 
 def grid(kernels, n_columns, n_rows, whole):
@@ -99,7 +99,7 @@ def numpy_steps(weights, biases, x, y, order, start, stop, batch_size, eta, quad
 def test_fused_kernel_runs_a_stretch_with_a_short_last_mini_batch(quadratic):
     """Three weight layers (as in the classic network), widths that are not multiples of the block's threads, and
     a stretch of 11 samples from an offset start in mini-batches of 4: 4 + 4 + 3."""
-    from neuro.backends.ops_cuda_fused import FusedSteps
+    from neuro.backends.gpu.ops_cuda_fused import FusedSteps
 
     rng = np.random.default_rng(1)
     sizes, n = (13, 7, 5, 3), 20
@@ -120,8 +120,8 @@ def test_fused_kernel_runs_a_stretch_with_a_short_last_mini_batch(quadratic):
 def test_fused_rung_runs_the_wide_network_as_cuda_tiled_does():
     """The rule: the classic network at batch 10 runs fused, in one launch per stretch; the wide network, or a
     batch whose activations and deltas overflow shared memory, runs on cuda-tiled's kernels, 3L launches a step."""
-    from neuro.backends.ops_cuda import choose
-    from neuro.backends.ops_cuda_fused import FusedSteps
+    from neuro.backends.gpu.ops_cuda import choose
+    from neuro.backends.gpu.ops_cuda_fused import FusedSteps
 
     backend = FusedSteps()
     classic, wide = (784, 16, 16, 10), (784, 1024, 1024, 10)
@@ -136,9 +136,9 @@ def test_fused_rung_runs_the_wide_network_as_cuda_tiled_does():
 
 def test_fused_rung_falls_back_to_cuda_tiled_bit_for_bit():
     """Forced to its fallback, cuda-fused computes exactly what cuda-tiled computes (the same kernels)."""
-    from neuro.agreement import random_case, run
     from neuro.backends import get_backend
-    from neuro.backends.ops_cuda_fused import FusedSteps
+    from neuro.backends.gpu.ops_cuda_fused import FusedSteps
+    from neuro.measure.agreement import random_case, run
 
     case = random_case([6, 3], batch=2, seed=2, steps=2)  # small: cuda-tiled is slow on the simulator
     fused = FusedSteps()

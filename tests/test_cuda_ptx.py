@@ -44,14 +44,14 @@ def missing_compiler() -> str | None:
 
 pytestmark = pytest.mark.skipif(missing_compiler() is not None, reason=str(missing_compiler()))
 
-KERNEL_MODULES = ("cuda_naive_kernels", "cuda_kernels", "cuda_fused_kernels", "cuda_blocked_kernels")
+KERNEL_MODULES = ("cuda_naive_kernels", "cuda_tiled_kernels", "cuda_fused_kernels", "cuda_register_blocked_kernels")
 """The kernels of cuda-naive, cuda-tiled, cuda-fused and cuda-register-blocked (the cuda alias has none)."""
 
 
 def kernel_modules() -> dict[str, object]:
     import importlib
 
-    return {name: importlib.import_module(f"neuro.backends.{name}") for name in KERNEL_MODULES}
+    return {name: importlib.import_module(f"neuro.backends.gpu.{name}") for name in KERNEL_MODULES}
 
 
 def kernel_ids() -> list[str]:
@@ -99,7 +99,7 @@ def compile_all_without_simulator() -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def compiled():
-    from neuro.backends.cuda_device import simulated
+    from neuro.backends.gpu.device import simulated
 
     return compile_all_without_simulator() if simulated() else compile_all()
 

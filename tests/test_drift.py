@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from neuro.cli.main import main
 from neuro.data import Dataset
 from neuro.data.synthetic import generate_digits
-from neuro.drift import drift
-from neuro.errors import NeuroError
+from neuro.measure.drift import drift
+from neuro.support.errors import NeuroError
 
 
 @pytest.fixture(scope="module")

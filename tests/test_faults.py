@@ -19,10 +19,10 @@ from tiny_mnist import write_random_mnist
 from neuro.backends import available_backends, get_backend
 from neuro.cli.main import main
 from neuro.data.idx import read_idx
-from neuro.errors import NeuroError
-from neuro.memory import check_fits_in_memory, estimate_training
 from neuro.model import load_model
 from neuro.network import Network
+from neuro.support.errors import NeuroError
+from neuro.support.memory import check_fits_in_memory, estimate_training
 from neuro.training import TrainingSettings, TrainingStopped, sgd
 
 
@@ -107,7 +107,7 @@ def test_a_relative_data_folder_is_found_again_from_elsewhere(digits, tmp_path, 
 
 
 def test_a_file_that_cannot_be_written_any_more_is_one_error(tmp_path):
-    from neuro.files import atomic_path
+    from neuro.support.files import atomic_path
 
     with pytest.raises(NeuroError, match="cannot write"), atomic_path(tmp_path / "gone" / "m.npz"):
         pass
@@ -119,7 +119,7 @@ def test_sigterm_while_a_file_is_written_removes_its_temporary_file(tmp_path):
     script = f"""
 import os, signal, sys, time
 from neuro.cli.common import terminate_as_interrupt
-from neuro.files import atomic_path
+from neuro.support.files import atomic_path
 try:
     with terminate_as_interrupt(), atomic_path({str(tmp_path / "m.npz")!r}) as part:
         part.write_bytes(b"half")
@@ -213,7 +213,7 @@ def test_the_python_backend_costs_more_than_8_bytes_a_number():
 
 def test_the_address_space_limit_is_part_of_the_usable_memory():
     """Under `ulimit -v` of 1 GiB more than the process already maps, that limit is the one that counts."""
-    code = ("import resource, re; from neuro.memory import usable_memory; "
+    code = ("import resource, re; from neuro.support.memory import usable_memory; "
             "size = int(re.search(r'VmSize:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) * 1024; "
             "resource.setrlimit(resource.RLIMIT_AS, (size + (1 << 30), resource.RLIM_INFINITY)); "
             "room, why = usable_memory(); print(room, why)")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from neuro.data.idx import read_idx, read_mnist_folder, write_idx
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 NAMES = (
     "train-images-idx3-ubyte",

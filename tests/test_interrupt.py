@@ -158,7 +158,7 @@ def test_kill_9_loses_at_most_the_epoch_in_progress_and_its_leftovers_are_remove
 
 
 def test_a_run_in_progress_keeps_its_temporary_file(tmp_path):
-    from neuro.files import remove_stale_parts
+    from neuro.support.files import remove_stale_parts
 
     mine = tmp_path / f".m.npz.{os.getpid()}.abc.part.npz"
     mine.write_bytes(b"")

@@ -11,7 +11,7 @@ from extras import needs_matplotlib
 
 from neuro.backends import REGISTRY, BackendInfo, backend_status
 from neuro.cli.main import main
-from neuro.ladder import RungResult, add_gains
+from neuro.measure.ladder import RungResult, add_gains
 from neuro.stretches import Stretches
 
 KEYS = {"rung", "backend", "builds_on", "case", "change", "dtype", "validated", "train_samples_per_s",

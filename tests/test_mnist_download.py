@@ -20,7 +20,7 @@ import pytest
 
 from neuro.data.idx import read_mnist_folder, write_idx
 from neuro.data.mnist import FILES, MIRRORS, SHA256, fetch_mnist
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 
 class Server:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neuro import Network, NeuroError, load_model, save_model
-from neuro.files import atomic_path
+from neuro.support.files import atomic_path
 
 
 def test_round_trip_keeps_parameters_and_metadata(tmp_path):

@@ -1,4 +1,4 @@
-"""What the generic tests over the registry cannot see of the compiled CPU rungs (ops_numba_*.py, ops_numba.py).
+"""What the generic tests over the registry cannot see of the compiled CPU rungs (ops_numba_*.py, ops_numba_blas.py).
 
 The agreement tests force each way a rung may run its steps (one thread, a team, BLAS) on random networks. Here:
 the same function names as the Python backend, in the same order; a stretch of steps in one call equals one call
@@ -20,21 +20,21 @@ import numpy as np
 import pytest
 
 from neuro import NeuroError
-from neuro.agreement import random_case
 from neuro.backends import REGISTRY, backend_status, get_backend
+from neuro.measure.agreement import random_case
 
 pytestmark = pytest.mark.skipif(not backend_status("numba").available,
                                 reason=f"numba unavailable: {backend_status('numba').reason}")
 
 ops_python = pytest.importorskip("neuro.backends.ops_python")
-ops_numba_loops = pytest.importorskip("neuro.backends.ops_numba_loops")
-ops_numba_team = pytest.importorskip("neuro.backends.ops_numba_team")
-ops_numba = pytest.importorskip("neuro.backends.ops_numba")
-numba_rungs = pytest.importorskip("neuro.backends.numba_rungs")
+ops_numba_loops = pytest.importorskip("neuro.backends.cpu.ops_numba_loops")
+ops_numba_team = pytest.importorskip("neuro.backends.cpu.ops_numba_team")
+ops_numba_blas = pytest.importorskip("neuro.backends.cpu.ops_numba_blas")
+compiled = pytest.importorskip("neuro.backends.cpu.compiled")
 
 CLASSIC = [784, 16, 16, 10]
 COMPILED_RUNGS = [name for name in REGISTRY if name.startswith("numba")]
-BACKENDS = Path(ops_numba.__file__).parent
+BACKENDS = Path(ops_numba_blas.__file__).parent
 
 
 def functions_of(module) -> list[str]:
@@ -51,11 +51,14 @@ def test_the_first_compiled_rung_has_the_python_backends_functions_in_the_same_o
 
 
 def test_no_file_of_the_framework_or_its_backends_is_longer_than_400_lines():
-    package = Path(ops_numba.__file__).parent.parent
-    folders = [BACKENDS, Path(inspect.getfile(NeuroError)).parent, BACKENDS.parent / "cli"]
-    lengths = {path.name: len(path.read_text().splitlines()) for folder in folders for path in folder.glob("*.py")}
-    assert lengths and all(n <= 400 for n in lengths.values()), {k: v for k, v in lengths.items() if v > 400}
-    assert package.exists()
+    import neuro
+    import neuro.backends
+    import neuro.cli
+
+    folders = [Path(package.__file__).parent for package in (neuro, neuro.backends, neuro.cli)]
+    lengths = {str(path): len(path.read_text().splitlines()) for folder in folders for path in folder.rglob("*.py")}
+    assert len(lengths) > 50
+    assert all(n <= 400 for n in lengths.values()), {k: v for k, v in lengths.items() if v > 400}
 
 
 def state(backend, case, dtype):
@@ -183,7 +186,7 @@ def test_large_steps_go_to_blas():
 def test_threads_can_be_set_within_numbas_limit():
     import numba
 
-    backend = ops_numba.create()
+    backend = ops_numba_blas.create()
     limit = numba.config.NUMBA_NUM_THREADS
     assert backend.threads == backend.max_threads == limit
     backend.set_threads(1)
@@ -199,8 +202,8 @@ def test_threads_can_be_set_within_numbas_limit():
 def test_the_compiled_sigmoid_is_within_the_references_allowance_and_never_overflows(dtype):
     from numba import njit
 
-    from neuro.agreement import SIGMOID_ULPS
-    from neuro.backends.numba_sigmoid import sigmoid
+    from neuro.backends.cpu.simd_sigmoid import sigmoid
+    from neuro.measure.agreement import SIGMOID_ULPS
 
     @njit
     def sigmoids(z, out):
@@ -232,7 +235,7 @@ def test_the_barrier_keeps_a_team_in_step():
     compiler kept from an earlier round) a member would see a slot from an earlier round."""
     from numba import njit
 
-    from neuro.backends.numba_team import Team, barrier
+    from neuro.backends.cpu.spin_barrier import Team, barrier
 
     @njit(nogil=True)
     def rounds(member, size, state, slots, seen, n):
@@ -256,7 +259,7 @@ def test_a_failing_member_stops_the_team_instead_of_leaving_it_waiting():
     """The other members return from their next barrier, and the error reaches the caller."""
     from numba import njit
 
-    from neuro.backends.numba_team import Team, barrier
+    from neuro.backends.cpu.spin_barrier import Team, barrier
 
     @njit(nogil=True)
     def waits(member, size, state, passed):
@@ -277,7 +280,7 @@ def test_a_second_process_loads_the_compiled_steps_from_disk_instead_of_compilin
     code = textwrap.dedent("""
         import numpy as np
         from neuro.backends import get_backend
-        from neuro.backends.ops_numba_team import steps_team, train_steps
+        from neuro.backends.cpu.ops_numba_team import steps_team, train_steps
         rng = np.random.default_rng(0)
         sizes = [784, 16, 16, 10]
         w = [rng.standard_normal((o, i)) for i, o in zip(sizes, sizes[1:])]
@@ -298,21 +301,21 @@ def test_a_second_process_loads_the_compiled_steps_from_disk_instead_of_compilin
 def test_each_rung_caches_its_own_machine_code_stamped_with_every_compiled_file():
     """A function that `inherit` compiled again has the same source file, line and bytecode as its original:
     without the module that compiled it in its name, one rung would load another's machine code."""
-    reorder = pytest.importorskip("neuro.backends.ops_numba_reorder")
+    reorder = pytest.importorskip("neuro.backends.cpu.ops_numba_reorder")
     original, copy = ops_numba_loops.train_steps, reorder.train_steps
     assert copy.py_func.__code__ is original.py_func.__code__ and copy is not original
     names = {d._cache._cache_file._index_name for d in (original, copy)}
     assert len(names) == 2
     for dispatcher in (original, copy, ops_numba_team.steps_team):
-        assert isinstance(dispatcher._cache._impl.locator, numba_rungs.NeuroCacheLocator)
-    assert original._cache._impl.locator.get_source_stamp() == numba_rungs.source_digest()
+        assert isinstance(dispatcher._cache._impl.locator, compiled.NeuroCacheLocator)
+    assert original._cache._impl.locator.get_source_stamp() == compiled.source_digest()
 
 
-HELPER = "from .numba_rungs import njit\n\n\n@njit(cache=True)\ndef value():\n    return 1.0\n"
-USER = ("from .numba_rungs import njit\nfrom .ops_numba_helper import value\n\n\n"
+HELPER = "from .compiled import njit\n\n\n@njit(cache=True)\ndef value():\n    return 1.0\n"
+USER = ("from .compiled import njit\nfrom .ops_numba_helper import value\n\n\n"
         "@njit(cache=True)\ndef twice():\n    return 2 * value()\n")
 RUN = "import sys; sys.path.insert(0, {root!r}); {plain}from copy_of_rungs.ops_numba_user import twice; print(twice())"
-PLAIN = ("import copy_of_rungs.numba_rungs as rungs; "
+PLAIN = ("import copy_of_rungs.compiled as rungs; "
          "rungs._LOCATORS.remove(rungs.NeuroCacheLocator); ")
 
 
@@ -323,7 +326,7 @@ def test_a_change_in_another_file_reaches_the_cached_code_that_calls_it(tmp_path
     package = tmp_path / "copy_of_rungs"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    shutil.copy(BACKENDS / "numba_rungs.py", package)
+    shutil.copy(BACKENDS / "compiled.py", package)
     (package / "ops_numba_helper.py").write_text(HELPER)
     (package / "ops_numba_user.py").write_text(USER)
     code = RUN.format(root=str(tmp_path), plain="" if neuro_locator else PLAIN)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from backends_under_test import backend_dtype_params, backend_params
 
-from neuro.agreement import random_case
 from neuro.backends import get_backend
 from neuro.costs import COSTS, mean_cost
+from neuro.measure.agreement import random_case
 
 
 def _network_with_weighted_sums(backend, dtype, z_values):

@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neuro import NeuroError
-from neuro.bench import BenchResult
-from neuro.images import centre_of_mass, centred_digit, read_digit
-from neuro.pictures import CAPTION_INK, PAD, bias_bar, caption, grid_shape, layer_picture, signed_rgb
-from neuro.plots import plot_ladder, plot_training, save_png
-from neuro.terminal import half_block_lines, ramp_lines, sign_lines, tiled, use_color, visible_width
+from neuro.data.drawn import centre_of_mass, centred_digit, read_digit
+from neuro.measure.bench import BenchResult
+from neuro.show.charts import plot_ladder, plot_training, save_png
+from neuro.show.raster import CAPTION_INK, PAD, bias_bar, caption, grid_shape, layer_picture, signed_rgb
+from neuro.show.terminal import half_block_lines, ramp_lines, sign_lines, tiled, use_color, visible_width
 from neuro.training import EpochReport
 
 GREEN, RED, BLACK = (0, 255, 0), (255, 0, 0), (0, 0, 0)

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neuro.data.idx import read_idx
-from neuro.errors import NeuroError
 from neuro.model import TrainingRecord, load_model, save_model
 from neuro.network import Network
+from neuro.support.errors import NeuroError
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -93,7 +93,7 @@ def test_the_idx_reader_loads_or_refuses_a_damaged_file(valid_files, tmp_path, d
 def test_the_image_reader_loads_or_refuses_a_damaged_file(valid_files, tmp_path, data):
     if "png" not in valid_files:
         pytest.skip("Pillow (the plot extra) is not installed")
-    from neuro.images import read_digit
+    from neuro.data.drawn import read_digit
 
     loads_or_refuses(read_digit, tmp_path / "d.png", data.draw(damaged(valid_files["png"])))
 
@@ -102,7 +102,7 @@ def test_a_png_announcing_a_vast_picture_is_refused_before_decoding(tmp_path):
     pytest.importorskip("PIL")
     import zlib
 
-    from neuro.images import read_digit
+    from neuro.data.drawn import read_digit
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))

@@ -23,8 +23,8 @@ from tiny_mnist import write_random_mnist
 
 from neuro.backends.ops_numpy import NumpyBackend
 from neuro.data import Dataset
+from neuro.data.drawn import centred_digit
 from neuro.data.paths import cache_dir
-from neuro.images import centred_digit
 from neuro.model import load_model, save_model
 from neuro.network import Network
 from neuro.serve.api import MAX_BODY
@@ -484,7 +484,7 @@ def test_neuro_serve_refuses_bad_input_in_one_line(arguments, says, tmp_path, mo
 
 
 def test_loopback_addresses_are_told_apart():
-    from neuro.serve.http import host_of, is_loopback
+    from neuro.serve.server import host_of, is_loopback
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.2", "::", "example.org", ""))

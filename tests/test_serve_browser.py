@@ -18,10 +18,10 @@ from serve_under_test import page_server, served_network
 
 from neuro.data import load_dataset
 from neuro.network import Network
-from neuro.pictures import signed_rgb
 from neuro.serve.live import LiveTraining
 from neuro.serve.quick import quick_model
 from neuro.serve.strokes import pad_strokes, synthetic_test_strokes
+from neuro.show.raster import signed_rgb
 from neuro.training import TrainingSettings
 
 CHROMIUM = os.environ.get("NEURO_CHROMIUM", "/usr/bin/chromium")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 IMAGE_SIDE = 28
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE

@@ -23,8 +23,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from neuro.errors import NeuroError
-from neuro.files import atomic_path
+from neuro.support.errors import NeuroError
+from neuro.support.files import atomic_path
 
 # IDX type code -> NumPy dtype of one element, big-endian as stored in the file.
 IDX_TYPES: dict[int, np.dtype] = {
@@ -127,7 +127,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
     No more is read (or inflated) than the header announces, and an announcement larger than the memory this
     process may use is refused before the data is read."""
-    from neuro.memory import gib, usable_memory
+    from neuro.support.memory import gib, usable_memory
 
     path = Path(path)
     with _opened(path) as stream:

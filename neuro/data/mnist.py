@@ -21,8 +21,8 @@ import click
 
 from neuro.data import paths
 from neuro.data.idx import MNIST_FILES
-from neuro.errors import NeuroError
-from neuro.files import atomic_path
+from neuro.support.errors import NeuroError
+from neuro.support.files import atomic_path
 
 # Tried in order. The first two are the copies that torchvision and TensorFlow use; the last is the
 # original site, which is often unreachable nowadays.

@@ -39,7 +39,7 @@ import click
 import numpy as np
 
 from neuro.data.paths import cache_dir
-from neuro.files import atomic_path
+from neuro.support.files import atomic_path
 
 # Bump whenever the drawing changes, so that a cache of the old digits is not taken for the new ones
 # (tests/test_synthetic.py pins a hash of the digits per version). Version 2: the same bytes on every machine.

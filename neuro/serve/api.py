@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 import numpy as np
 
 from neuro.data import N_PIXELS
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 from .live import LiveTraining
 from .served import ServedNetwork

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neuro.data import Dataset
-from neuro.errors import NeuroError
 from neuro.evaluation import evaluate
 from neuro.network import Network
+from neuro.support.errors import NeuroError
 from neuro.training import EpochReport, TrainingSettings, TrainingStopped, sgd
 
 from .served import ServedNetwork

@@ -14,9 +14,9 @@ from pathlib import Path
 from neuro.data import Dataset
 from neuro.data.paths import cache_dir
 from neuro.data.synthetic import GENERATOR_VERSION
-from neuro.errors import NeuroError
 from neuro.model import SavedModel, load_model, save_model
 from neuro.network import Network
+from neuro.support.errors import NeuroError
 from neuro.training import TrainingSettings, sgd
 
 QUICK_SIZES = (784, 16, 16, 10)

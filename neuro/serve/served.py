@@ -17,10 +17,10 @@ import numpy as np
 
 from neuro.backends import Backend
 from neuro.data import IMAGE_SIDE
+from neuro.data.drawn import centred_digit
 from neuro.evaluation import confidence
-from neuro.images import centred_digit
 from neuro.network import Network
-from neuro.pictures import grid_shape
+from neuro.show.raster import grid_shape
 
 from .turns import TurnLock
 

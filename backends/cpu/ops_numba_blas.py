@@ -1,5 +1,5 @@
-"""numba: the fastest CPU rung. Large steps go to BLAS, in buffers allocated once; the others run as in
-`numba-team`.
+"""numba-blas: the fastest CPU rung (`--backend numba` names it too). Large steps go to BLAS, in buffers
+allocated once; the others run as in `numba-team`.
 
 What changed from `numba-team`: once a step is a product of large matrices (`BLAS_WORK` multiply-adds on at
 least `BLAS_BATCH` samples: the classic network from batch 155, 784-1024-1024-10 from batch 16), it runs as the
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..ops_numpy import sigmoid
 from . import ops_numba_team as previous
-from .ops_numpy import sigmoid
 
 BLAS = "BLAS"
 
@@ -167,4 +167,4 @@ note = previous.note
 
 
 def create() -> NumbaBackend:
-    return NumbaBackend("numba", sys.modules[previous.__name__])
+    return NumbaBackend("numba-blas", sys.modules[previous.__name__])

@@ -15,7 +15,7 @@ Why it is faster:
   gradient (as large as the network) per step, which it then walked a second time to take the step.
 * Backprop reads the weights row after row, in the order they lie in memory (each row w[j] adds delta_j w[j]
   into delta^l), where the rung before read them down the columns, one number per cache line.
-* A layer's sigmoids are one loop (`activate`), and the sigmoid is now plain arithmetic (numba_sigmoid.py), not
+* A layer's sigmoids are one loop (`activate`), and the sigmoid is now plain arithmetic (simd_sigmoid.py), not
   a call of `math.exp` into the C library: the loop runs 8 float64 or 16 float32 sigmoids per instruction.
 The gradient alone (`gradient`) is the same code adding into zeros, with eta = -m.
 """
@@ -27,9 +27,9 @@ import sys
 import numpy as np
 
 from . import ops_numba_reorder as previous
-from .numba_rungs import inherit, njit
-from .numba_sigmoid import sigmoid
+from .compiled import inherit, njit
 from .ops_numba_reorder import weighted_sum
+from .simd_sigmoid import sigmoid
 
 BLOCK = 16
 """Samples fed through the layers together by the forward pass alone (evaluation), a block at a time."""

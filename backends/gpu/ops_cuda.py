@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
+from ..base import StepByStep
 from . import ops_cuda_fused, ops_cuda_register_blocked
-from .base import StepByStep
-from .cuda_device import note, unavailable_reason
+from .device import note, unavailable_reason
 from .ops_cuda_fused import fused_takes
 from .ops_cuda_naive import layer_sizes
 

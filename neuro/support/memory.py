@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuro.errors import NeuroError
 from neuro.evaluation import EVAL_CHUNK
+from neuro.support.errors import NeuroError
 
 HOST_IMAGE_BYTES = 4
 """A loaded pixel: float32."""

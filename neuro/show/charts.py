@@ -2,7 +2,7 @@
 
 Both libraries are the optional `plot` extra and are imported only when a picture is written; without them
 the commands that write pictures say how to install them, and everything else works. Every file is written
-under a temporary name and renamed into place (`neuro.files.atomic_path`), so a failure never leaves a
+under a temporary name and renamed into place (`neuro.support.files.atomic_path`), so a failure never leaves a
 half-written picture.
 """
 
@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from neuro.errors import NeuroError
-from neuro.files import atomic_path
+from neuro.support.errors import NeuroError
+from neuro.support.files import atomic_path
 
 if TYPE_CHECKING:
-    from neuro.bench import BenchResult
-    from neuro.ladder import RungResult
+    from neuro.measure.bench import BenchResult
+    from neuro.measure.ladder import RungResult
     from neuro.training import EpochReport
 
 INSTALL_HINT = "install the plot extra: pip install 'neuro[plot]' (in a checkout: pip install -e '.[plot]')"

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 
 def _folder(target: Path) -> Path:

@@ -19,7 +19,7 @@ from typing import TextIO
 
 import numpy as np
 
-from neuro.pictures import gray_rgb, signed_rgb, upscale
+from neuro.show.raster import gray_rgb, signed_rgb, upscale
 
 COLOR_CHOICES = ("auto", "always", "never")
 RAMP = " .:-=+*#%@"

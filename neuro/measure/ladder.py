@@ -2,7 +2,7 @@
 it builds on and over python.
 
 The rungs and what each changes, builds on and is for come from the registry (`neuro.backends.REGISTRY`);
-the timing is `neuro.bench.measure`'s. A rung that runs on several cores is timed on one thread too. A rung that
+the timing is `neuro.measure.bench.measure`'s. A rung that runs on several cores is timed on one thread too. A rung that
 cannot run here, or runs only on a simulator (CUDA without a GPU), is listed and not timed. The python rung
 computes in float64 only: its one row is the base of every dtype's gains.
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from neuro.backends import REGISTRY, backend_status, get_backend
-from neuro.bench import EPOCH_IMAGES, measure
+from neuro.measure.bench import EPOCH_IMAGES, measure
 from neuro.stretches import Stretches
 
 

@@ -15,7 +15,7 @@ rung defines its own.
 The disk cache. `cache=True` keeps each function's machine code in `__pycache__`, so that a second process
 loads it instead of compiling again, and Numba throws it away when the function's own source file changes.
 It does not notice a change in another file whose functions the cached one calls (and inlines): after an edit
-of the rung before, or of numba_team.py, this rung would run stale machine code. `NeuroCacheLocator` mends
+of the rung before, or of spin_barrier.py, this rung would run stale machine code. `NeuroCacheLocator` mends
 that for the files of this folder: their cached code is stamped with a digest of every file here that holds
 compiled code, so that an edit of any of them makes every rung compile afresh. It also tells the copies that
 `inherit` compiled apart from their originals (same source file, same line, same bytecode; only the module that
@@ -41,8 +41,8 @@ except Exception as error:  # installed but broken (e.g. an llvmlite that cannot
     raise ImportError(f"numba is installed but cannot be imported: {error}") from error
 
 HERE = Path(__file__).resolve().parent
-COMPILED_FILES = ("ops_numba*.py", "numba_*.py")
-"""The files of this folder whose functions Numba compiles (and caches) or that hold the tools they use."""
+COMPILED_FILES = ("*.py",)
+"""The files of this folder whose functions Numba compiles (and caches) or that hold the tools they use: all of them."""
 
 
 def inherit(previous: types.ModuleType, namespace: dict) -> None:

@@ -24,8 +24,8 @@ import sys
 
 import numpy as np
 
-from .base import HostArrays, StepByStep
-from .numba_rungs import njit, typed_list
+from ..base import HostArrays, StepByStep
+from .compiled import njit, typed_list
 
 
 @njit(cache=True)

@@ -1,6 +1,6 @@
 """cuda-register-blocked: cuda-tiled's launches, with kernels in which each thread computes a 4 x 4 patch.
 
-What changed from cuda-tiled: the kernels (`cuda_blocked_kernels.py`). A block of 8 x 8 threads computes a
+What changed from cuda-tiled: the kernels (`cuda_register_blocked_kernels.py`). A block of 8 x 8 threads computes a
 32 x 32 tile of each product, each thread 16 of its numbers, from partial sums and operands held in registers.
 Why the GPU runs it faster: a thread now does 16 multiply-adds for every 8 numbers it reads from shared memory,
 where cuda-tiled's did one for every two, so on the wide network the arithmetic units no longer wait on shared
@@ -11,12 +11,12 @@ kernels' work is large; but the host's cost of those launches stays, so it bound
 
 from __future__ import annotations
 
-from . import cuda_blocked_kernels
-from .cuda_device import note, unavailable_reason
+from . import cuda_register_blocked_kernels
+from .device import note, unavailable_reason
 from .ops_cuda_naive import CudaSteps
 
 __all__ = ["create", "note", "unavailable_reason"]
 
 
 def create() -> CudaSteps:
-    return CudaSteps("cuda-register-blocked", cuda_blocked_kernels)
+    return CudaSteps("cuda-register-blocked", cuda_register_blocked_kernels)

@@ -35,7 +35,7 @@ from numba.extending import intrinsic
 from numba.typed import List
 
 from . import ops_numba_blocks as previous
-from .numba_rungs import inherit, njit
+from .compiled import inherit, njit
 from .ops_numba_blocks import add_bias_gradient, add_gradient_row, output_delta, step_buffers, steps, weighted_sum
 from .ops_numba_reorder import SUMS
 

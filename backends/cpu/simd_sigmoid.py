@@ -27,7 +27,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from .numba_rungs import njit
+from .compiled import njit
 
 LN2 = {"float64": (6.93147180369123816490e-01, 1.90821492927058770002e-10),  # fdlibm's split of ln 2
        "float32": (0.693359375, -2.12194440e-4)}                               # (Cephes' for float32)

@@ -34,7 +34,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .numba_rungs import njit
+from .compiled import njit
 
 ARRIVED, GENERATION, FAILED = 0, 8, 16
 """Where a barrier's counters lie in its int64 array: 64 bytes apart, so on cache lines of their own (a line

@@ -1,6 +1,6 @@
 """The kernels of cuda-register-blocked: cuda-tiled's sums, with each thread computing a 4 x 4 patch of the result.
 
-What changed from cuda-tiled (cuda_kernels.py): how much each thread computes. There, each thread of a 16 x 16
+What changed from cuda-tiled (cuda_tiled_kernels.py): how much each thread computes. There, each thread of a 16 x 16
 block computes one number of the result, and for every product it takes two numbers out of shared memory: one
 multiply-add per two shared-memory reads. Here each thread computes PATCH x PATCH = 16 numbers: for every t it
 reads PATCH numbers of L's column and PATCH of R's row from shared memory into registers and forms all

@@ -1,7 +1,7 @@
 """Pictures of what the network holds, as RGB arrays: digits in grey, weights in green and red.
 
 Everything here is pure NumPy and returns `(height, width, 3)` uint8 arrays, so the same pictures can be
-printed in a terminal (`neuro.terminal`) or saved as PNG files (`neuro.plots`).
+printed in a terminal (`neuro.show.terminal`) or saved as PNG files (`neuro.show.charts`).
 
 The colour code of the classic explanation: a positive weight is green, a negative weight red, and the
 brightness is the weight's magnitude divided by a scale (the largest magnitude of the layer, or of the

@@ -9,7 +9,7 @@ partial sums that run side by side, in the lanes of SIMD registers (8 float64 or
 instruction with AVX-512) and in several registers at once, and adds them up at the end, as BLAS does; allowed
 to contract, it fuses each multiply and add into one instruction (a*b+c, rounded once).
 
-What it costs: a different order of addition rounds differently, as any other order would; `neuro.agreement`
+What it costs: a different order of addition rounds differently, as any other order would; `neuro.measure.agreement`
 bounds the rounding of a sum of n terms whatever their order. No other fast-math flag: none that assumes the
 numbers finite, and none on the sigmoid, which must stay 0 or 1, never nan, at z = +-1000.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 
 from . import ops_numba_loops as previous
-from .numba_rungs import inherit, njit
+from .compiled import inherit, njit
 
 SUMS = {"reassoc", "contract"}
 """The fast-math flags of the sums of products, and of nothing else."""

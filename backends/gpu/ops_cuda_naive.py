@@ -35,11 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
+from ..base import StepByStep
 from . import cuda_naive_kernels
-from .base import StepByStep
-from .cuda_device import note, quiet_low_occupancy_warnings, simulated, unavailable_reason
+from .device import note, quiet_low_occupancy_warnings, simulated, unavailable_reason
 
 WORKSPACES_KEPT = 8
 """Work-buffer sets kept per backend (one per layer sizes, batch size and dtype); the oldest is dropped."""
@@ -67,7 +67,7 @@ def layer_sizes(weights: list[Any]) -> tuple[int, ...]:
 class CudaSteps(StepByStep):
     """Numba CUDA device arrays, and one launch per kernel of a step; see the module docstring.
 
-    `kernels` is the module of kernels it launches (cuda_naive_kernels, cuda_kernels, ...), each launched over
+    `kernels` is the module of kernels it launches (cuda_naive_kernels, cuda_tiled_kernels, ...), each launched over
     `kernels.launch_grid(columns, rows)`; gather_batch is cuda-naive's in every rung.
     """
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuro.data import Dataset, one_hot
-from neuro.errors import NeuroError
 from neuro.evaluation import evaluate
 from neuro.network import Network
+from neuro.support.errors import NeuroError
 
 
 @dataclass(frozen=True)

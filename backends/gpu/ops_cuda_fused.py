@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
-from . import cuda_kernels
-from .cuda_device import note, simulated, unavailable_reason
+from . import cuda_tiled_kernels
 from .cuda_fused_kernels import SHARED_BYTES, SIMULATED_THREADS, THREADS, fused_kernel, shared_numbers
+from .device import note, simulated, unavailable_reason
 from .ops_cuda_naive import CudaSteps, layer_sizes
 
 FUSED_MAX_PARAMETERS = 65_536
@@ -56,7 +56,7 @@ class FusedSteps(CudaSteps):
     paths = ("fused", "tiled")
 
     def __init__(self, name: str = "cuda-fused") -> None:
-        super().__init__(name, cuda_kernels)
+        super().__init__(name, cuda_tiled_kernels)
         self._forced: str | None = None
 
     def force_path(self, path: str | None) -> None:

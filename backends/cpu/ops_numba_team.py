@@ -1,7 +1,7 @@
 """numba-team: the steps shared out between a team of threads, one per core, and the memory fetched ahead.
 
 What changed from `numba-tiles`:
-* A team of threads (numba_team.py) runs each stretch of steps together (`steps_team`). Each member owns a share
+* A team of threads (spin_barrier.py) runs each stretch of steps together (`steps_team`). Each member owns a share
   of every layer's neurons, the rows of its weights, in whole tiles of four: it forms their weighted sums in the
   first layer and adds the gradient into their weights, so no two members ever write the same weight. In
   between, each feeds its share of the samples through the later layers and backpropagates them. Two barriers
@@ -31,11 +31,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 from . import ops_numba_tiles as previous
-from .numba_rungs import inherit, njit, numba, typed_list
-from .numba_team import Team, barrier, prefetch
+from .compiled import inherit, njit, numba, typed_list
 from .ops_numba_tiles import (
     activate,
     add_gradient,
@@ -48,6 +47,7 @@ from .ops_numba_tiles import (
     layer_offsets,
     layer_sums,
 )
+from .spin_barrier import Team, barrier, prefetch
 
 SERIAL, TEAM = "one thread", "team"
 
@@ -71,7 +71,7 @@ FIRST_RECHECK, LAST_RECHECK = 0.5, 8.0
 @njit(cache=True)
 def fetch_rows(table, rows):
     """Ask for the rows table[rows] (of x, or of y) to be fetched into this core's cache, a cache line (64 bytes)
-    at a time, without waiting for them (see numba_team.prefetch). A row need not start a line: its last element
+    at a time, without waiting for them (see spin_barrier.prefetch). A row need not start a line: its last element
     is asked for too."""
     for i in range(rows.shape[0]):
         row = table[rows[i]]
@@ -114,7 +114,7 @@ def steps_team(member, size, barrier_state, patience, weights, biases, x, y, ord
     """`steps` shared out between a team of `size` threads, of which this one is number `member`; returns where
     the team stopped: `stop`, or the first mini-batch it did not finish (a member lost patience, see barrier).
 
-    Every member runs this whole loop over the mini-batches (see numba_team.py). In each step it
+    Every member runs this whole loop over the mini-batches (see spin_barrier.py). In each step it
       1. forms the weighted sums of its rows of the first layer for every sample of the mini-batch, into
          partial_sums[member];
       2. once all have (a barrier), takes its share of the samples: gathers their sums from every member's part,

@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from neuro.data import IMAGE_SIDE
-from neuro.errors import NeuroError
+from neuro.support.errors import NeuroError
 
 BOX = 20
 """The side of the box the digit is fitted into, inside the 28×28 field."""
@@ -32,7 +32,7 @@ small file announcing a vast picture is refused instead of filling the memory.""
 
 def read_digit(path: str | os.PathLike) -> np.ndarray:
     """The digit in the image file at `path` as 784 float32 pixels in [0, 1], MNIST style (see the module)."""
-    from neuro.plots import require_pillow
+    from neuro.show.charts import require_pillow
 
     image_module = require_pillow()
     path = os.fspath(path)
@@ -88,7 +88,7 @@ def centred_digit(gray: np.ndarray, what: str = "the image") -> np.ndarray:
 
 def _fit(ink: np.ndarray, box: int) -> np.ndarray:
     """`ink` scaled so that its longer side is `box` pixels, keeping its proportions."""
-    from neuro.plots import require_pillow
+    from neuro.show.charts import require_pillow
 
     image_module = require_pillow()
     height, width = ink.shape
