@@ -9,7 +9,8 @@ from neuro.costs import COSTS
 from neuro.measure.agreement import check_every_path, random_case
 from neuro.support.memory import check_fits_in_memory, estimate_training
 
-from .common import emit_json, finite, json_option, layers_option, parse_sizes
+from .common import emit_json, finite, json_option, parse_sizes
+from .options import layers_option
 
 LEGEND = """\
 quantity: the outputs, the gradient nabla_w and nabla_b of the first mini-batch, the weights and biases after one

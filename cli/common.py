@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import signal
 import sys
 import threading
@@ -14,14 +13,16 @@ from typing import Any
 
 import click
 
+from neuro.sizes import CLASSIC, check_sizes
 from neuro.support.errors import NeuroError
 from neuro.support.interrupts import StopAtOnce
 
-CLASSIC_LAYERS = "784,16,16,10"
+CLASSIC_LAYERS = ",".join(map(str, CLASSIC))
+"""The classic network as --layers writes it: 784,16,16,10."""
 
 
 def parse_sizes(text: str) -> list[int]:
-    """'784,16,16,10' -> [784, 16, 16, 10], or a NeuroError that says what is wrong."""
+    """'784,16,16,10' -> [784, 16, 16, 10], or a NeuroError that says what is wrong, as the option was written."""
     try:
         sizes = [int(part) for part in text.replace(" ", "").split(",") if part != ""]
     except ValueError:
@@ -29,9 +30,10 @@ def parse_sizes(text: str) -> list[int]:
                          f"got {text!r}") from None
     if len(sizes) < 2:
         raise NeuroError(f"give at least an input and an output layer, like {CLASSIC_LAYERS}; got {text!r}")
-    if any(n <= 0 for n in sizes):
-        raise NeuroError(f"every layer needs at least one neuron; got {text!r}")
-    return sizes
+    try:
+        return check_sizes(sizes)
+    except NeuroError:  # (a layer of no neurons: said with the option's text, not the parsed list)
+        raise NeuroError(f"every layer needs at least one neuron; got {text!r}") from None
 
 
 def parse_int_list(text: str, what: str) -> list[int]:
@@ -150,16 +152,6 @@ data_option = click.option(
     help="'synthetic' (built-in generated digits), 'mnist' (downloaded once to $NEURO_DATA_DIR or "
          "~/.cache/neuro), or a folder holding the four MNIST IDX files.",
 )
-def layers_option(help: str = "Layer sizes, input to output."):
-    """The --layers option: the network's layer sizes as SIZES, like 784,16,16,10 (the classic network)."""
-    return click.option("--layers", default=CLASSIC_LAYERS, show_default=True, metavar="SIZES", help=help)
-
-
-def data_source(spec: str) -> str:
-    """--data as a training record keeps it: a folder by its absolute path (a resumed run may start elsewhere)."""
-    return spec if spec in ("synthetic", "mnist") else os.path.abspath(spec)
-
-
 threads_option = click.option(
     "--threads", type=click.IntRange(min=1), default=None, metavar="N",
     help="CPU threads for backends that use several cores (numba). Default: NUMBA_NUM_THREADS, else all cores.",

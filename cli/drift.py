@@ -8,6 +8,7 @@ from neuro.backends import get_backend
 from neuro.costs import COSTS
 from neuro.data import load_dataset
 from neuro.measure.drift import drift
+from neuro.settings import RunSettings
 
 from .common import (
     data_option,
@@ -15,11 +16,11 @@ from .common import (
     emit_json,
     info,
     json_option,
-    layers_option,
     parse_int_list,
     parse_sizes,
     progress_bar,
 )
+from .options import grouped, layers_option
 
 
 @click.command()
@@ -28,19 +29,22 @@ from .common import (
 @click.option("--steps", default="1,10,100,1000,6000", show_default=True, metavar="N,N,...",
               help="After how many gradient steps to compare the parameters (6000 steps of 10 images: one "
                    "epoch of the 60,000 training images).")
-@layers_option()
-@click.option("--batch-size", default=10, show_default=True, type=click.IntRange(min=1),
-              help="Images per mini-batch (m).")
-@click.option("--eta", default=3.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="Learning rate: w -= eta/m * nabla_w.")
-@click.option("--cost", type=click.Choice(list(COSTS)), default="quadratic", show_default=True,
-              help="The cost minimised.")
-@dtype_option
-@click.option("--seed", default=0, show_default=True, type=int,
-              help="Seed for the initial weights and the shuffling, the same for every backend.")
+@grouped("run", lambda layers, batch_size, eta, cost, dtype, seed: RunSettings(
+    eta=eta, batch_size=batch_size, cost=cost, seed=seed, layers=tuple(parse_sizes(layers)), dtype=dtype),
+    layers_option(),
+    click.option("--batch-size", default=10, show_default=True, type=click.IntRange(min=1),
+                 help="Images per mini-batch (m)."),
+    click.option("--eta", default=3.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+                 help="Learning rate: w -= eta/m * nabla_w."),
+    click.option("--cost", type=click.Choice(list(COSTS)), default="quadratic", show_default=True,
+                 help="The cost minimised."),
+    dtype_option,
+    click.option("--seed", default=0, show_default=True, type=int,
+                 help="Seed for the initial weights and the shuffling, the same for every backend."),
+)
 @data_option
 @json_option
-def drift_command(names, steps, layers, batch_size, eta, cost, dtype, seed, data, as_json):
+def drift_command(names, steps, run, data, as_json):
     """Show why backends end apart: same start, same mini-batches, rounding amplified by SGD.
 
     Every backend computes each step within rounding of the reference (`neuro agree`), but each step starts
@@ -57,7 +61,7 @@ def drift_command(names, steps, layers, batch_size, eta, cost, dtype, seed, data
     chosen = [n.strip() for n in names.split(",") if n.strip()]
     for name in chosen:
         get_backend(name)  # a clear error for an unknown or unavailable backend, before any work
-    sizes = parse_sizes(layers)
+    sizes, batch_size, eta, cost, seed, dtype = list(run.layers), run.batch_size, run.eta, run.cost, run.seed, run.dtype
     checkpoints = parse_int_list(steps, "--steps")
     dataset = load_dataset(data)
     info(f"Network {sizes}, {dtype}, batch {batch_size}, eta {eta}, {cost} cost, seed {seed}: the same initial "

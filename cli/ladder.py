@@ -17,11 +17,11 @@ from .common import (
     finite,
     info,
     json_option,
-    layers_option,
     parse_dtypes,
     parse_sizes,
     progress_bar,
 )
+from .options import layers_option
 
 MULTIPLIER = "x"
 

@@ -4,26 +4,53 @@ from __future__ import annotations
 
 import sys
 import webbrowser
+from typing import NamedTuple
 
 import click
 import numpy as np
-from click.core import ParameterSource
 
 from neuro.backends import get_backend
 from neuro.data import N_PIXELS, dataset_sizes, load_dataset
 from neuro.model import TrainingRecord, load_model, save_model
-from neuro.network import INITS, Network
+from neuro.network import Network
+from neuro.settings import RunSettings
 from neuro.support.errors import NeuroError
 from neuro.support.files import check_writable
 from neuro.support.interrupts import interrupt_on_signals
 from neuro.support.memory import check_fits_in_memory, estimate_training
-from neuro.training import EpochReport, TrainingSettings, check_fits, compile_backend
+from neuro.training import EpochReport, check_fits, compile_backend
 
-from .common import backend_option, data_source, layers_option, parse_sizes, progress_bar
+from .common import backend_option, progress_bar
+from .options import given_on_command_line, grouped, run_options
 
 DEFAULT_PORT = 8000
 TRAIN_OPTIONS = ("layers", "epochs", "batch_size", "eta", "cost", "init", "seed", "limit", "save_path")
 """The options that only --train uses: given without it, they are an error, not silently ignored."""
+
+
+class Listen(NamedTuple):
+    """Where the page is served: --port, --host, and whether to --open it in a browser."""
+
+    port: int
+    host: str
+    open_browser: bool
+
+
+class Browse(NamedTuple):
+    """What to serve without --train: MODEL (None: the quick model), the --data and --dtype given (None: the
+    model's)."""
+
+    model: str | None
+    data: str | None
+    dtype: str | None
+
+
+class LiveRun(NamedTuple):
+    """What --train trains: the run's settings, for how many epochs, and where to --save it (None: nowhere)."""
+
+    run: RunSettings
+    epochs: int
+    save_path: str | None
 
 
 def info(message: str) -> None:
@@ -33,34 +60,25 @@ def info(message: str) -> None:
 
 @click.command()
 @click.argument("model", required=False)
-@click.option("--port", "-p", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
-              help="Port to listen on; 0 picks a free one.")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but loopback lets other machines use the page (with a warning).")
+@grouped(
+    "listen", Listen,
+    click.option("--port", "-p", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+                 help="Port to listen on; 0 picks a free one."),
+    click.option("--host", default="127.0.0.1", show_default=True,
+                 help="Address to listen on. Anything but loopback lets other machines use the page (with a "
+                      "warning)."),
+    click.option("--open", "open_browser", is_flag=True, help="Open the page in the default web browser."),
+)
 @backend_option
 @click.option("--data", default=None, metavar="SOURCE",
               help="The test set to browse (and to train on with --train): 'synthetic', 'mnist' or a folder of IDX "
                    "files. Default: the one the model was trained on when its file records it, else synthetic.")
-@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default web browser.")
 @click.option("--train", "live", is_flag=True,
               help="Train a new network in the background and watch it learn (with the options below).")
-@layers_option("--train: layer sizes, input to output.")
-@click.option("--epochs", default=10, show_default=True, type=int, help="--train: passes over the training images.")
-@click.option("--batch-size", default=10, show_default=True, type=int, help="--train: images per mini-batch (m).")
-@click.option("--eta", default=3.0, show_default=True, type=float, help="--train: learning rate, w -= eta/m * nabla_w.")
-@click.option("--cost", type=click.Choice(["quadratic", "cross-entropy"]), default="quadratic", show_default=True,
-              help="--train: the cost minimised.")
-@click.option("--init", type=click.Choice(list(INITS)), default="classic", show_default=True,
-              help="--train: initial weights, classic N(0,1) or scaled N(0,1/n_in).")
-@click.option("--seed", default=0, show_default=True, type=int, help="--train: seed for the weights and shuffling.")
-@click.option("--limit", type=int, default=None, metavar="N", help="--train: train on the first N training images.")
-@click.option("--dtype", type=click.Choice(["float64", "float32"]), default=None,
-              help="Precision of the arithmetic. Default: the model's, float64 with --train.")
+@run_options(prefix="--train: ", dtype_default=None)
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="--train: save the model (.npz) here after every epoch, as `neuro train --save` does.")
-@click.pass_context
-def serve(ctx, model, port, host, backend, data, open_browser, live, layers, epochs, batch_size, eta, cost, init,
-          seed, limit, dtype, save_path):
+def serve(model, listen, backend, live, run, epochs, save_path):
     """Serve a page where you draw a digit and watch the network think: every layer lights up.
 
     The page (at the printed URL) has a drawing pad; as you draw, the server centres the drawing as
@@ -85,13 +103,15 @@ def serve(ctx, model, port, host, backend, data, open_browser, live, layers, epo
     require_pillow()  # the drawing is centred as `neuro predict` centres an image: with Pillow
     if model is not None and live:
         raise NeuroError("give a MODEL to serve or --train to train a new one, not both")
+    given = given_on_command_line(*TRAIN_OPTIONS, "data", "dtype")
     if not live:
-        given = [name for name in TRAIN_OPTIONS if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE]
-        if given:
-            option = "--" + given[0].removesuffix("_path").replace("_", "-")
+        train_only = [name for name in given if name in TRAIN_OPTIONS]
+        if train_only:
+            option = "--" + train_only[0].removesuffix("_path").replace("_", "-")
             raise NeuroError(f"{option} is an option of --train (training a new network); without --train it "
                              "would do nothing")
     backend_instance = get_backend(backend)
+    port, host = listen.port, listen.host
     try:  # take the port now: a busy port is an error before any data is loaded or model trained
         server = PageServer((host, port))
     except OSError as error:
@@ -100,46 +120,44 @@ def serve(ctx, model, port, host, backend, data, open_browser, live, layers, epo
         click.echo(f"Warning: --host {host} is not a loopback address: anyone who can reach this machine on port "
                    f"{server.server_address[1]} can use the page.", err=True)
     try:
-        _serve(server, backend_instance, model=model, data=data, open_browser=open_browser, live=live,
-               layers=layers, epochs=epochs, batch_size=batch_size, eta=eta, cost=cost, init=init, seed=seed,
-               limit=limit, dtype=dtype, save_path=save_path)
+        browse = Browse(model, run.data if "data" in given else None, run.dtype if "dtype" in given else None)
+        _serve(server, backend_instance, browse, listen.open_browser, LiveRun(run, epochs, save_path) if live else None)
     finally:
         server.server_close()
 
 
-def _serve(server, backend_instance, *, model, data, open_browser, live, layers, epochs, batch_size, eta, cost, init,
-           seed, limit, dtype, save_path) -> None:
-    """Load (or make) the network, print the URL, and answer requests until Ctrl-C."""
+def _serve(server, backend_instance, browse: Browse, open_browser: bool, live: LiveRun | None) -> None:
+    """Load (or make) the network (`browse.model`, or trained `live`), print the URL, and answer requests until
+    Ctrl-C."""
     from neuro.serve.api import Api
     from neuro.serve.live import LiveTraining
     from neuro.serve.served import ImagesToBrowse, ServedNetwork
     from neuro.serve.turns import TurnLock
 
     if live:
-        settings = TrainingSettings(epochs=epochs, batch_size=batch_size, eta=eta, cost=cost, seed=seed).check()
+        run, epochs, save_path = live
+        settings = run.training(epochs)
+        run.check()
         if save_path:
             check_writable(save_path, "the model")
-        sizes, dtype, spec = parse_sizes(layers), dtype or "float64", data or "synthetic"
+        sizes, dtype, spec, batch_size, cost = list(run.layers), run.dtype, run.data, run.batch_size, run.cost
         check_draws_digits(sizes, "the network's")
-        n_train, n_test, _ = dataset_sizes(spec, limit)
+        n_train, n_test, _ = dataset_sizes(spec, run.limit)
         check_fits_in_memory(estimate_training(backend_instance, dtype, sizes, n_train, n_test, batch_size,
                                                sum(dataset_sizes(spec)[:2])),
                              f"training {'-'.join(map(str, sizes))} in {dtype} on the {backend_instance.name} backend")
-        network = Network(sizes, backend=backend_instance, dtype=dtype, seed=seed, init=init)
-        dataset = load_dataset(spec, limit=limit)
+        network = Network(sizes, backend=backend_instance, dtype=dtype, seed=run.seed, init=run.init)
+        dataset = load_dataset(spec, limit=run.limit)
         check_fits(network, dataset)
         if network.backend.compiles:  # (so that the first drawing is not kept waiting by the first stretch)
             info(f"Compiling the {network.backend.name} backend's training for {dtype} ...")
             info(f"Compiled in {compile_backend(network, dataset, batch_size, cost):.1f} s.")
-        record = {"eta": eta, "batch_size": batch_size, "cost": cost, "init": init, "seed": seed,
-                  "data": data_source(spec),
-                  "limit": limit, "layers": sizes, "dtype": dtype}  # what `neuro train --resume` continues with
         weights, biases = network.parameters()
         dtype = network.dtype
         source = f"training {network.sizes} live on {spec}"
     else:
-        saved, spec, dataset, source = _model_to_serve(model, data)
-        weights, biases, dtype = saved.weights, saved.biases, dtype or saved.dtype
+        saved, spec, dataset, source = _model_to_serve(browse.model, browse.data)
+        weights, biases, dtype = saved.weights, saved.biases, browse.dtype or saved.dtype
 
     served = ServedNetwork(weights, biases, backend_instance, dtype,
                            ImagesToBrowse(spec, dataset.test_images, dataset.test_labels), TurnLock())
@@ -147,12 +165,12 @@ def _serve(server, backend_instance, *, model, data, open_browser, live, layers,
 
     training, history, failures = None, [], []
     if live:
-        shuffler = np.random.default_rng(seed)  # sgd's shuffling, whose state the saved record keeps
+        shuffler = np.random.default_rng(run.seed)  # sgd's shuffling, whose state the saved record keeps
 
         def on_epoch(report: EpochReport) -> None:
             history.append(TrainingRecord.entry(report))
             if save_path:
-                save_model(network, save_path, cost=cost, training=TrainingRecord.after(history, record, shuffler))
+                save_model(network, save_path, cost=cost, training=TrainingRecord.after(history, run, shuffler))
             saved_note = f", saved to {save_path}" if save_path else ""
             info(f"Epoch {report.epoch:>3}/{epochs}: test accuracy {report.test_accuracy:7.2%}, "
                  f"cost {report.test_cost:.4f}, {report.seconds:.2f} s{saved_note}")
@@ -184,9 +202,10 @@ def _serve(server, backend_instance, *, model, data, open_browser, live, layers,
     finally:
         if training is not None:
             training.stop()
-    if training is not None and len(history) < epochs and not failures:
+    if training is not None and len(history) < live.epochs and not failures:
+        save_path = live.save_path
         kept = (f"saved epoch {len(history)} to {save_path}; continue with `neuro train --resume {save_path} "
-                f"--save {save_path} --epochs {epochs - len(history)}`" if save_path and history else
+                f"--save {save_path} --epochs {live.epochs - len(history)}`" if save_path and history else
                 "no epoch had finished" if save_path else "nothing was saved (no --save)")
         info(f"Stopped during epoch {len(history) + 1}: {kept}.")
         raise SystemExit(getattr(stopped, "exit_status", 130))

@@ -15,48 +15,32 @@ import numpy as np
 
 from neuro.backends import get_backend
 from neuro.data import dataset_sizes, load_dataset
-from neuro.model import SETTINGS, SavedModel, TrainingRecord, load_model, save_model
-from neuro.network import INITS, Network
+from neuro.model import SavedModel, TrainingRecord, load_model, save_model
+from neuro.network import Network
+from neuro.settings import RunSettings
 from neuro.support.errors import NeuroError
 from neuro.support.files import check_writable, remove_stale_parts
 from neuro.support.interrupts import stop_on_signals
 from neuro.support.memory import check_fits_in_memory, estimate_training
-from neuro.training import EpochReport, TrainingDiverged, TrainingSettings, TrainingStopped, compile_backend, sgd
+from neuro.training import EpochReport, TrainingDiverged, TrainingStopped, compile_backend, sgd
 
 from .common import (
     apply_threads,
     backend_option,
     data_option,
-    data_source,
-    dtype_option,
     emit_json,
     info,
     json_option,
-    layers_option,
-    parse_sizes,
     progress_bar,
     threads_option,
 )
-
-RESUMED = SETTINGS
-"""The options a resumed run takes from the model's training record (given again, they must agree)."""
+from .options import given_on_command_line, run_options
 
 
 @click.command()
 @backend_option
 @data_option
-@layers_option()
-@click.option("--epochs", default=10, show_default=True, type=int,
-              help="Passes over the training images (with --resume: how many more).")
-@click.option("--batch-size", default=10, show_default=True, type=int, help="Images per mini-batch (m).")
-@click.option("--eta", default=3.0, show_default=True, type=float, help="Learning rate: w -= eta/m * nabla_w.")
-@click.option("--cost", type=click.Choice(["quadratic", "cross-entropy"]), default="quadratic",
-              show_default=True, help="The cost minimised.")
-@dtype_option
-@click.option("--init", type=click.Choice(list(INITS)), default="classic", show_default=True,
-              help="Initial weights: classic N(0,1), or scaled N(0,1/n_in).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed for the initial weights and shuffling.")
-@click.option("--limit", type=int, default=None, metavar="N", help="Train on the first N training images only.")
+@run_options(epochs_help=" (with --resume: how many more)")
 @threads_option
 @click.option("--save", "save_path", type=click.Path(), default=None, metavar="PATH",
               help="Save the model (.npz) here after every epoch: an interrupted run keeps its last epoch.")
@@ -65,9 +49,7 @@ RESUMED = SETTINGS
 @click.option("--plot", "plot_path", default=None, metavar="FILE.png",
               help="Draw test accuracy and cost per epoch into this PNG (needs the plot extra).")
 @json_option
-@click.pass_context
-def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init, seed, limit, threads, save_path,
-          resume_path, plot_path, as_json):
+def train(backend, run, epochs, threads, save_path, resume_path, plot_path, as_json):
     """Train a network on the digits and report test accuracy after every epoch.
 
     Ctrl-C (or SIGTERM) stops at the end of the mini-batch in progress; with --save, the last finished epoch is
@@ -82,17 +64,15 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
       neuro train --data mnist --cost cross-entropy --eta 0.5
       neuro train --plot curve.png                 # accuracy and cost per epoch as a picture
     """
-    given = {"eta": eta, "batch_size": batch_size, "cost": cost, "init": init, "seed": seed, "data": data_source(data),
-             "limit": limit, "layers": layers, "dtype": dtype}
     saved = None
     if resume_path:
         saved = load_model(resume_path)
-        given = _resumed_settings(ctx, saved, resume_path, given)
-    eta, batch_size, cost, init, seed, data, limit, dtype = (
-        given[key] for key in ("eta", "batch_size", "cost", "init", "seed", "data", "limit", "dtype"))
-    settings = TrainingSettings(epochs=epochs, batch_size=batch_size, eta=eta, cost=cost, seed=seed).check()
-    _check_numbers(seed, limit)
-    sizes = parse_sizes(given["layers"]) if isinstance(given["layers"], str) else list(given["layers"])
+        run = _resumed_settings(run, saved, resume_path)
+    settings = run.training(epochs)
+    run.check()
+    eta, batch_size, cost, seed, data, limit, dtype = (run.eta, run.batch_size, run.cost, run.seed, run.data,
+                                                       run.limit, run.dtype)
+    sizes = list(run.layers)
     if save_path:  # fail now, not after the training
         check_writable(save_path, "the model")
     if plot_path:
@@ -109,12 +89,13 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
 
     if saved is not None:
         if saved.sizes != sizes:
-            raise NeuroError(f"--layers {layers} conflicts with the model's layers {saved.sizes}")
+            raise NeuroError(f"{resume_path}'s training record says layers {sizes} but the model has layers "
+                             f"{saved.sizes}")
         network = saved.network(backend=chosen, dtype=dtype)
         record = saved.training
         shuffler, history = record.shuffler(), list(record.history)
     else:
-        network = Network(sizes, backend=chosen, dtype=dtype, seed=seed, init=init)
+        network = Network(sizes, backend=chosen, dtype=dtype, seed=seed, init=run.init)
         shuffler, history = np.random.default_rng(seed), []
     apply_threads(network.backend, threads)
     dataset = load_dataset(data, limit=limit)
@@ -124,7 +105,7 @@ def train(ctx, backend, data, layers, epochs, batch_size, eta, cost, dtype, init
 
     def record_after(report: EpochReport) -> TrainingRecord:
         history.append(TrainingRecord.entry(report))
-        return TrainingRecord.after(history, dict(given, layers=sizes), shuffler)
+        return TrainingRecord.after(history, run, shuffler)
 
     started = time.perf_counter()
     stopped = None
@@ -216,30 +197,9 @@ def _epochs(first: int, last: int) -> str:
     return f"epoch {first}" if first == last else f"epochs {first} to {last}"
 
 
-def _check_numbers(seed: int, limit: int | None) -> None:
-    """The numbers TrainingSettings does not hold: a NeuroError for the first that cannot work."""
-    if seed < 0:
-        raise NeuroError(f"--seed must be zero or positive, got {seed}")
-    if limit is not None and limit < 1:
-        raise NeuroError(f"--limit must be a positive number of images, got {limit}")
-
-
-def _resumed_settings(ctx: click.Context, saved: SavedModel, path: str, given: dict) -> dict:
+def _resumed_settings(run: RunSettings, saved: SavedModel, path: str) -> RunSettings:
     """The settings of a resumed run: the model's, or a NeuroError for an option given that contradicts them."""
-    record = saved.training
-    if record is None:
+    if saved.training is None:
         raise NeuroError(f"{path} has no training record (it was saved before `--resume` existed, or not by "
                          "`neuro train`): train it again with --save to be able to resume")
-    settings = dict(record.settings)
-    for key in RESUMED:
-        if ctx.get_parameter_source(key) != click.core.ParameterSource.COMMANDLINE:
-            continue
-        mine, theirs = given[key], settings[key]
-        if key == "layers":
-            mine, theirs = parse_sizes(mine), list(theirs)
-        if mine != theirs:
-            option = "--" + key.replace("_", "-")
-            shown = ",".join(map(str, theirs)) if key == "layers" else theirs
-            raise NeuroError(f"{option} {given[key]} conflicts with {path}, which was trained with {option} "
-                             f"{shown}: leave the option out to continue as it was trained")
-    return settings
+    return run.continued_from(saved.training.settings, given_on_command_line(*RunSettings.RESUMED), path)

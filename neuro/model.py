@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuro.costs import COSTS
-from neuro.network import DTYPES, INITS, Network
+from neuro.network import DTYPES, Network
+from neuro.settings import RunSettings
 from neuro.sizes import check_sizes
 from neuro.support.errors import NeuroError
 from neuro.support.files import atomic_path
@@ -30,26 +31,28 @@ from neuro.support.files import atomic_path
 FORMAT = "neuro-model"
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
-SETTINGS = ("eta", "batch_size", "cost", "init", "seed", "data", "limit", "layers", "dtype")
-"""What a training record's settings hold: everything that decides how a continued run goes on."""
 
 
 @dataclass(frozen=True)
 class TrainingRecord:
     """How a saved model was trained: the epochs done, the test accuracy and cost after each (`history`, one
-    dict per epoch: epoch, test_accuracy, test_cost, seconds), the settings (`SETTINGS`: eta, batch size, cost,
-    init, seed, data, limit, layers, dtype), and the shuffling generator's state after the last epoch (NumPy's
-    `bit_generator.state`, a dict of plain numbers)."""
+    dict per epoch: epoch, test_accuracy, test_cost, seconds), the run's settings (`neuro.settings.RunSettings`;
+    given as the dict a record stores, it is read with `RunSettings.from_record`), and the shuffling generator's
+    state after the last epoch (NumPy's `bit_generator.state`, a dict of plain numbers)."""
 
     epochs_done: int
     history: list[dict]
-    settings: dict
+    settings: RunSettings
     shuffle_state: dict
+
+    def __post_init__(self) -> None:
+        if isinstance(self.settings, dict):
+            object.__setattr__(self, "settings", RunSettings.from_record(self.settings))
 
     @property
     def data(self) -> str:
         """The data set the model was trained on (`--data`)."""
-        return str(self.settings["data"])
+        return self.settings.data
 
     def shuffler(self) -> np.random.Generator:
         """A generator in the saved state: it draws the orders of the epochs that come next."""
@@ -61,9 +64,9 @@ class TrainingRecord:
         return np.random.Generator(bit_generator)
 
     @classmethod
-    def after(cls, history: list[dict], settings: dict, shuffler: np.random.Generator) -> TrainingRecord:
+    def after(cls, history: list[dict], settings: RunSettings, shuffler: np.random.Generator) -> TrainingRecord:
         """The record of a run that has done the epochs of `history`, its next orders to come from `shuffler`."""
-        return cls(len(history), list(history), dict(settings), shuffler.bit_generator.state)
+        return cls(len(history), list(history), settings, shuffler.bit_generator.state)
 
     @staticmethod
     def entry(report) -> dict:
@@ -72,8 +75,9 @@ class TrainingRecord:
                 "seconds": report.seconds}
 
     def to_json(self) -> str:
-        return json.dumps({"epochs_done": self.epochs_done, "history": self.history, "settings": self.settings,
-                           "shuffle_state": self.shuffle_state}, allow_nan=False)
+        return json.dumps({"epochs_done": self.epochs_done, "history": self.history,
+                           "settings": self.settings.to_record(), "shuffle_state": self.shuffle_state},
+                          allow_nan=False)
 
 
 @dataclass(frozen=True)
@@ -210,35 +214,10 @@ def _record(field: np.ndarray, bad) -> TrainingRecord:
                     raise ValueError(f"the history's {key} is not finite")
     except (ValueError, TypeError, KeyError, RecursionError) as error:  # (JSONDecodeError is a ValueError)
         raise bad(f"its training record is unreadable ({error!r})") from None
-    missing = [key for key in SETTINGS if key not in settings]
-    if missing:
-        raise bad(f"its training record lacks the settings {', '.join(missing)}")
     if epochs_done < 0 or len(history) != epochs_done:
         raise bad(f"its training record lists {len(history)} epochs in its history but says {epochs_done} were done")
-    wrong = _wrong_setting(settings)
-    if wrong:
-        raise bad(f"its training record's setting {wrong} cannot be continued")
-    return TrainingRecord(epochs_done, history, settings, state)
-
-
-def _wrong_setting(settings: dict) -> str | None:
-    """The first of a record's settings that no run could have had (as 'name=value'), or None."""
-
-    def whole(value, lowest: int) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and value >= lowest
-
-    checks = {
-        "eta": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0,
-        "batch_size": lambda v: whole(v, 1),
-        "cost": lambda v: v in COSTS,
-        "init": lambda v: v in INITS,
-        "seed": lambda v: whole(v, 0),
-        "data": lambda v: isinstance(v, str) and v != "",
-        "limit": lambda v: v is None or whole(v, 1),
-        "layers": lambda v: isinstance(v, list) and len(v) >= 2 and all(whole(n, 1) for n in v),
-        "dtype": lambda v: v in DTYPES,
-    }
-    for name, fits in checks.items():
-        if not fits(settings[name]):
-            return f"{name}={json.dumps(settings[name])[:40]}"
-    return None
+    try:
+        run = RunSettings.from_record(settings, "its training record")
+    except NeuroError as error:
+        raise bad(str(error)) from None
+    return TrainingRecord(epochs_done, history, run, state)
