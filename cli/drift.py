@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from neuro.backends import get_backend
+from neuro.cli.progress import PrintedProgress
 from neuro.costs import COSTS
 from neuro.data import load_dataset
 from neuro.measure.drift import drift
@@ -63,7 +64,7 @@ def drift_command(names, steps, run, data, as_json):
         get_backend(name)  # a clear error for an unknown or unavailable backend, before any work
     sizes, batch_size, eta, cost, seed, dtype = list(run.layers), run.batch_size, run.eta, run.cost, run.seed, run.dtype
     checkpoints = parse_int_list(steps, "--steps")
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, on_progress=PrintedProgress())
     info(f"Network {sizes}, {dtype}, batch {batch_size}, eta {eta}, {cost} cost, seed {seed}: the same initial "
          f"parameters and the same mini-batches of {len(dataset.train_labels)} {dataset.name} images on "
          f"{', '.join(chosen)}.", quiet=as_json)

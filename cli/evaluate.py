@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from neuro.backends import get_backend
+from neuro.cli.progress import PrintedProgress
 from neuro.data import dataset_sizes, load_dataset
 from neuro.evaluation import evaluate as evaluate_network
 from neuro.model import load_model
@@ -28,7 +29,7 @@ def evaluate(model, backend, data, as_json):
     check_fits_in_memory(estimate_training(chosen, saved.dtype, saved.sizes, 0, n_test, 1, n_train + n_test),
                          f"evaluating {'-'.join(map(str, saved.sizes))} on the {chosen.name} backend")
     network = saved.network(backend=chosen)
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, on_progress=PrintedProgress())
     check_fits(network, dataset)
     result = evaluate_network(network, dataset.test_images, dataset.test_labels, saved.cost)
     per_digit = result.per_digit_accuracy

@@ -7,6 +7,7 @@ import sys
 import click
 import numpy as np
 
+from neuro.cli.progress import PrintedProgress
 from neuro.data import N_PIXELS, load_dataset
 from neuro.evaluation import confidence
 from neuro.model import load_model
@@ -60,7 +61,7 @@ def predict(model, image, index, data, backend, color, as_json):
 
         pixels, label, source = read_digit(image), None, image
     else:
-        pixels, label, source = pick_image(load_dataset(data), index)
+        pixels, label, source = pick_image(load_dataset(data, on_progress=PrintedProgress()), index)
     layers = [a[0] for a in network.activations(pixels[np.newaxis, :])]
     outputs = layers[-1]
     prediction = int(np.argmax(outputs))

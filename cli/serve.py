@@ -10,6 +10,7 @@ import click
 import numpy as np
 
 from neuro.backends import get_backend
+from neuro.cli.progress import PrintedProgress
 from neuro.data import N_PIXELS, dataset_sizes, load_dataset
 from neuro.model import TrainingRecord, load_model, save_model
 from neuro.network import Network
@@ -147,7 +148,7 @@ def _serve(server, backend_instance, browse: Browse, open_browser: bool, live: L
                                                sum(dataset_sizes(spec)[:2])),
                              f"training {'-'.join(map(str, sizes))} in {dtype} on the {backend_instance.name} backend")
         network = Network(sizes, backend=backend_instance, dtype=dtype, seed=run.seed, init=run.init)
-        dataset = load_dataset(spec, limit=run.limit)
+        dataset = load_dataset(spec, limit=run.limit, on_progress=PrintedProgress())
         check_fits(network, dataset)
         if network.backend.compiles:  # (so that the first drawing is not kept waiting by the first stretch)
             info(f"Compiling the {network.backend.name} backend's training for {dtype} ...")
@@ -227,12 +228,12 @@ def _model_to_serve(model: str | None, data: str | None):
         check_draws_digits(saved.sizes, "the model's")
         # (the data set the model was trained on, when its file records one)
         spec = data or (saved.training.data if saved.training is not None else "synthetic")
-        return saved, spec, load_dataset(spec), model
+        return saved, spec, load_dataset(spec, on_progress=PrintedProgress()), model
 
     from neuro.serve.quick import QUICK_SETTINGS, quick_model, quick_model_path, quick_samples
 
     spec = data or "synthetic"
-    dataset = load_dataset(spec)
+    dataset = load_dataset(spec, on_progress=PrintedProgress())
     cached = quick_model_path(spec).is_file()
     if not cached:
         info(f"Training a quick model on {spec} (once; it is cached in {quick_model_path(spec).parent})")

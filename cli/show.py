@@ -7,6 +7,7 @@ import sys
 import click
 import numpy as np
 
+from neuro.cli.progress import PrintedProgress
 from neuro.data import IMAGE_SIDE, Dataset, load_dataset
 from neuro.model import load_model
 from neuro.show.raster import SCALES, as_grid, grid_shape, layer_picture, pixels_per_weight, weight_scales
@@ -62,7 +63,7 @@ def digit(data, index, from_train, color):
     Each pixel is an input neuron's activation, 0 (black) to 1 (white). In colour, each text cell shows two
     pixels, one above the other (Unicode half blocks); otherwise a character ramp from ' ' to '@'.
     """
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, on_progress=PrintedProgress())
     pixels, label, what = pick_image(dataset, index, from_train)
     click.echo(f"{what[0].upper()}{what[1:]}: label {label}")
     painted = use_color(sys.stdout, color)

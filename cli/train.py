@@ -14,6 +14,7 @@ import click
 import numpy as np
 
 from neuro.backends import get_backend
+from neuro.cli.progress import PrintedProgress
 from neuro.data import dataset_sizes, load_dataset
 from neuro.model import SavedModel, TrainingRecord, load_model, save_model
 from neuro.network import Network
@@ -98,7 +99,7 @@ def train(backend, run, epochs, threads, save_path, resume_path, plot_path, as_j
         network = Network(sizes, backend=chosen, dtype=dtype, seed=seed, init=run.init)
         shuffler, history = np.random.default_rng(seed), []
     apply_threads(network.backend, threads)
-    dataset = load_dataset(data, limit=limit)
+    dataset = load_dataset(data, limit=limit, on_progress=PrintedProgress())
     n_train = len(dataset.train_labels)
     done = len(history)
     last = done + epochs

@@ -102,7 +102,7 @@ def test_known_checksums_cover_the_four_files() -> None:
 def test_files_arrive_verified_and_readable(tmp_path: Path, serve) -> None:
     sums = make_mirror(tmp_path / "mirror")
     server = serve(tmp_path / "mirror")
-    folder = fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums, progress=False)
+    folder = fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums)
     assert folder == tmp_path / "cache" / "mnist"
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)
     for name in FILES:
@@ -114,18 +114,18 @@ def test_files_arrive_verified_and_readable(tmp_path: Path, serve) -> None:
 def test_second_call_does_not_download_again(tmp_path: Path, serve) -> None:
     sums = make_mirror(tmp_path / "mirror")
     server = serve(tmp_path / "mirror")
-    fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums, progress=False)
+    fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums)
     assert len(server.requests) == 4
-    fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums, progress=False)
+    fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums)
     assert len(server.requests) == 4
 
 
 def test_damaged_cached_file_is_downloaded_again(tmp_path: Path, serve) -> None:
     sums = make_mirror(tmp_path / "mirror")
     server = serve(tmp_path / "mirror")
-    folder = fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums, progress=False)
+    folder = fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums)
     (folder / FILES[1]).write_bytes(b"half a file")
-    fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums, progress=False)
+    fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums)
     assert server.requests[4:] == [f"/{FILES[1]}"]
     assert hashlib.sha256((folder / FILES[1]).read_bytes()).hexdigest() == sums[FILES[1]]
 
@@ -134,7 +134,7 @@ def test_wrong_checksum_falls_through_to_the_next_mirror(tmp_path: Path, serve) 
     good_sums = make_mirror(tmp_path / "good")
     make_mirror(tmp_path / "bad", seed=1)  # same names, different bytes
     bad, good = serve(tmp_path / "bad"), serve(tmp_path / "good")
-    folder = fetch_mnist(tmp_path / "cache", mirrors=[bad.url, good.url], checksums=good_sums, progress=False)
+    folder = fetch_mnist(tmp_path / "cache", mirrors=[bad.url, good.url], checksums=good_sums)
     assert len(bad.requests) == 4 and len(good.requests) == 4
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)  # no partial or temporary files
     for name in FILES:
@@ -144,7 +144,9 @@ def test_wrong_checksum_falls_through_to_the_next_mirror(tmp_path: Path, serve) 
 def test_progress_bar_goes_to_stderr(tmp_path: Path, serve, capsys: pytest.CaptureFixture) -> None:
     sums = make_mirror(tmp_path / "mirror")
     server = serve(tmp_path / "mirror")
-    fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums, progress=True)
+    from neuro.cli.progress import PrintedProgress
+
+    fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=sums, on_progress=PrintedProgress())
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "train-images-idx3-ubyte.gz" in captured.err
@@ -154,7 +156,7 @@ def test_default_cache_folder_follows_neuro_data_dir(tmp_path: Path, serve, monk
     sums = make_mirror(tmp_path / "mirror")
     server = serve(tmp_path / "mirror")
     monkeypatch.setenv("NEURO_DATA_DIR", str(tmp_path / "env-cache"))
-    folder = fetch_mnist(mirrors=[server.url], checksums=sums, progress=False)
+    folder = fetch_mnist(mirrors=[server.url], checksums=sums)
     assert folder == tmp_path / "env-cache" / "mnist"
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)
 
@@ -165,7 +167,7 @@ def test_all_mirrors_failing_says_what_to_do(tmp_path: Path, serve) -> None:
     not_found = serve(tmp_path / "empty")  # answers 404 for everything
     with pytest.raises(NeuroError) as excinfo:
         mirrors = [closed_port_url(), not_found.url]
-        fetch_mnist(tmp_path / "cache", mirrors=mirrors, checksums=sums, progress=False)
+        fetch_mnist(tmp_path / "cache", mirrors=mirrors, checksums=sums)
     message = str(excinfo.value)
     assert "\n" not in message
     assert "could not download train-images-idx3-ubyte.gz" in message
@@ -177,7 +179,7 @@ def test_all_mirrors_failing_says_what_to_do(tmp_path: Path, serve) -> None:
 
 def test_only_refused_connections_are_reported(tmp_path: Path) -> None:
     with pytest.raises(NeuroError) as excinfo:
-        fetch_mnist(tmp_path / "cache", mirrors=[closed_port_url()], checksums={}, progress=False)
+        fetch_mnist(tmp_path / "cache", mirrors=[closed_port_url()], checksums={})
     assert "refused" in str(excinfo.value).lower()
     assert list((tmp_path / "cache" / "mnist").iterdir()) == []
 
@@ -187,6 +189,6 @@ def test_wrong_checksum_everywhere_leaves_nothing(tmp_path: Path, serve) -> None
     server = serve(tmp_path / "mirror")
     wrong = dict.fromkeys(FILES, "0" * 64)
     with pytest.raises(NeuroError) as excinfo:
-        fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=wrong, progress=False)
+        fetch_mnist(tmp_path / "cache", mirrors=[server.url], checksums=wrong)
     assert "checksum mismatch" in str(excinfo.value)
     assert list((tmp_path / "cache" / "mnist").iterdir()) == []

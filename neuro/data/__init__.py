@@ -75,17 +75,18 @@ def dataset_sizes(spec: str = "synthetic", limit: int | None = None) -> tuple[in
     return n_train, n_test, N_PIXELS
 
 
-def load_dataset(spec: str = "synthetic", limit: int | None = None) -> Dataset:
-    """Load the data named by `spec`: "synthetic", "mnist" (downloaded once) or a folder of MNIST IDX files."""
+def load_dataset(spec: str = "synthetic", limit: int | None = None, on_progress=None) -> Dataset:
+    """Load the data named by `spec`: "synthetic", "mnist" (downloaded once) or a folder of MNIST IDX files;
+    `on_progress(what, done, total)` hears of a download or of the digits being drawn (neuro.data.progress)."""
     if spec == "synthetic":
         from neuro.data.synthetic import load_synthetic
 
-        train_x, train_y, test_x, test_y = load_synthetic()
+        train_x, train_y, test_x, test_y = load_synthetic(on_progress=on_progress)
     elif spec == "mnist":
         from neuro.data.idx import read_mnist_folder
         from neuro.data.mnist import fetch_mnist
 
-        train_x, train_y, test_x, test_y = read_mnist_folder(fetch_mnist())
+        train_x, train_y, test_x, test_y = read_mnist_folder(fetch_mnist(on_progress=on_progress))
     else:
         folder = Path(spec)
         if not folder.is_dir():

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import click
 
 from neuro.data import paths
 from neuro.data.idx import MNIST_FILES
+from neuro.data.progress import Progress
 from neuro.support.errors import NeuroError
 from neuro.support.files import atomic_path
 
@@ -68,21 +65,7 @@ def _reason(exc: BaseException) -> str:
     return " ".join((text or type(exc).__name__).split())
 
 
-@contextmanager
-def _progress_bar(name: str, length: int | None, show: bool) -> Iterator[object]:
-    """A click progress bar on stderr sized by the download's length, or nothing when not shown."""
-    if not show:
-        yield None
-        return
-    if length is None:  # the server did not say how long the file is: announce it instead of a bar
-        click.echo(f"Downloading {name} ...", err=True)
-        yield None
-        return
-    with click.progressbar(length=length, label=f"Downloading {name}", file=sys.stderr) as bar:
-        yield bar
-
-
-def _download(url: str, tmp: Path, expected: str | None, progress: bool) -> None:
+def _download(url: str, tmp: Path, expected: str | None, on_progress: Progress | None) -> None:
     """Stream `url` into `tmp`, checking its length and SHA-256; raise `_MirrorFailed` if it is not right."""
     request = urllib.request.Request(url, headers={"User-Agent": "neuro (MNIST downloader)"})
     try:
@@ -94,19 +77,21 @@ def _download(url: str, tmp: Path, expected: str | None, progress: bool) -> None
         length = int(header) if header and header.isdigit() else None
         digest = hashlib.sha256()
         received = 0
-        with _progress_bar(url.rsplit("/", 1)[-1], length, progress) as bar:
-            while True:
-                try:
-                    chunk = response.read(CHUNK)
-                except (OSError, http.client.HTTPException) as exc:
-                    raise _MirrorFailed(f"connection lost after {received} bytes ({_reason(exc)})") from exc
-                if not chunk:
-                    break
-                out.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
+        what = f"Downloading {url.rsplit('/', 1)[-1]}"
+        if on_progress is not None:
+            on_progress(what, 0, length)
+        while True:
+            try:
+                chunk = response.read(CHUNK)
+            except (OSError, http.client.HTTPException) as exc:
+                raise _MirrorFailed(f"connection lost after {received} bytes ({_reason(exc)})") from exc
+            if not chunk:
+                break
+            out.write(chunk)
+            digest.update(chunk)
+            received += len(chunk)
+            if on_progress is not None:
+                on_progress(what, received, length)
     if length is not None and received != length:
         raise _MirrorFailed(f"connection closed after {received} of {length} bytes")
     if expected is not None and digest.hexdigest() != expected.lower():
@@ -116,7 +101,7 @@ def _download(url: str, tmp: Path, expected: str | None, progress: bool) -> None
 
 
 def _fetch_file(
-    name: str, folder: Path, mirrors: Sequence[str], expected: str | None, progress: bool
+    name: str, folder: Path, mirrors: Sequence[str], expected: str | None, on_progress: Progress | None
 ) -> None:
     """Put a verified copy of `name` into `folder`, trying each mirror in turn."""
     target = folder / name
@@ -125,7 +110,7 @@ def _fetch_file(
         url = mirror.rstrip("/") + "/" + name
         try:
             with atomic_path(target) as tmp:
-                _download(url, tmp, expected, progress)
+                _download(url, tmp, expected, on_progress)
             return
         except _MirrorFailed as exc:
             reason = str(exc)
@@ -152,13 +137,14 @@ def fetch_mnist(
     cache_dir: Path | None = None,
     mirrors: Sequence[str] | None = None,
     checksums: Mapping[str, str] | None = None,
-    progress: bool = True,
+    on_progress: Progress | None = None,
 ) -> Path:
     """Make sure the four MNIST .gz files are in `<cache_dir>/mnist` and return that folder.
 
     `cache_dir` defaults to neuro's cache ($NEURO_DATA_DIR, else ~/.cache/neuro); `mirrors` to `MIRRORS`,
     base URLs tried in order; `checksums` maps each file name to its SHA-256 (default `SHA256`; a name
-    without an entry is not verified). A progress bar is drawn on stderr when `progress` is true.
+    without an entry is not verified). `on_progress(what, bytes_received, file_length)` is called as each file
+arrives (the length is None when the server does not say it).
     """
     folder = (Path(cache_dir) if cache_dir is not None else paths.cache_dir()) / "mnist"
     try:
@@ -173,5 +159,5 @@ def fetch_mnist(
     for name in FILES:
         expected = checksums.get(name)
         if not _is_valid(folder / name, expected):
-            _fetch_file(name, folder, mirrors, expected, progress)
+            _fetch_file(name, folder, mirrors, expected, on_progress)
     return folder

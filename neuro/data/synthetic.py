@@ -35,10 +35,10 @@ import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import click
 import numpy as np
 
 from neuro.data.paths import cache_dir
+from neuro.data.progress import Progress
 from neuro.support.files import atomic_path
 
 # Bump whenever the drawing changes, so that a cache of the old digits is not taken for the new ones
@@ -396,19 +396,22 @@ def read_cache(path: Path, n_train: int, n_test: int) -> Arrays4 | None:
     return arrays
 
 
-def load_synthetic(n_train: int = 60000, n_test: int = 10000, seed: int = 0) -> Arrays4:
+def load_synthetic(n_train: int = 60000, n_test: int = 10000, seed: int = 0,
+                   on_progress: Progress | None = None) -> Arrays4:
     """Training and test digits (train_x, train_y, test_x, test_y), generated once and cached as .npz.
 
     The two sets come from independent streams spawned from `seed`, so the test digits are new writers.
-    A missing or corrupt cache file is (re)generated and written atomically.
+    A missing or corrupt cache file is (re)generated and written atomically, announced to `on_progress`
+    (see neuro.data.progress).
     """
     path = cache_path(n_train, n_test, seed)
     cached = read_cache(path, n_train, n_test)
     if cached is not None:
         return cached
     megabytes = (n_train + n_test) * (N_PIXELS * 4 + 1) / 1e6
-    click.echo(f"Drawing {n_train + n_test:,} synthetic digits, once: they are kept in {path} "
-               f"({megabytes:,.0f} MB; NEURO_DATA_DIR chooses the folder).", err=True)
+    if on_progress is not None:
+        on_progress(f"Drawing {n_train + n_test:,} synthetic digits, once: they are kept in {path} "
+                    f"({megabytes:,.0f} MB; NEURO_DATA_DIR chooses the folder)", 0, None)
     train_seq, test_seq = np.random.SeedSequence(seed).spawn(2)
     train_seed, test_seed = (int(s.generate_state(1, np.uint64)[0]) for s in (train_seq, test_seq))
     train_x, train_y = generate_digits(n_train, train_seed)
