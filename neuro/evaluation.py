@@ -8,9 +8,7 @@ import numpy as np
 
 from neuro.costs import mean_cost
 from neuro.data import N_CLASSES, one_hot
-
-EVAL_CHUNK = 10_000
-"""Images fed through the network at once when evaluating: bounds the memory of a layer's activations."""
+from neuro.support.memory import EVAL_CHUNK
 
 
 @dataclass(frozen=True)

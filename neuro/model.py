@@ -27,6 +27,7 @@ from neuro.settings import RunSettings
 from neuro.sizes import check_sizes
 from neuro.support.errors import NeuroError
 from neuro.support.files import atomic_path
+from neuro.support.memory import gib, usable_memory
 
 FORMAT = "neuro-model"
 FORMAT_VERSION = 2
@@ -144,7 +145,6 @@ def load_model(path: str | os.PathLike) -> SavedModel:
 def _check_unpacked_size(path: str) -> None:
     """A NeuroError if the archive at `path` unpacks to more than the memory this process may use (nothing when
     it is no zip archive: np.load then says what it is)."""
-    from neuro.support.memory import gib, usable_memory
 
     try:
         with zipfile.ZipFile(path) as archive:

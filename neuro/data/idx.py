@@ -25,6 +25,7 @@ import numpy as np
 
 from neuro.support.errors import NeuroError
 from neuro.support.files import atomic_path
+from neuro.support.memory import gib, usable_memory
 
 # IDX type code -> NumPy dtype of one element, big-endian as stored in the file.
 IDX_TYPES: dict[int, np.dtype] = {
@@ -127,8 +128,6 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
     No more is read (or inflated) than the header announces, and an announcement larger than the memory this
     process may use is refused before the data is read."""
-    from neuro.support.memory import gib, usable_memory
-
     path = Path(path)
     with _opened(path) as stream:
         dtype, dims = _parse_header(path, stream)

@@ -30,6 +30,7 @@ from neuro.backends import get_backend
 from neuro.measure.agreement import check_every_path, random_case
 from neuro.network import initial_parameters
 from neuro.stretches import Stretches
+from neuro.support.memory import check_fits_in_memory, estimate_training
 
 EPOCH_IMAGES = 60_000
 MIN_CALLS = 1
@@ -87,8 +88,6 @@ def resident_images(name: str, batch_size: int) -> int:
 def check_measurements_fit(plan: Iterable[tuple[str, str, list[int], int]], what: str = "measuring") -> None:
     """A NeuroError, before anything is measured, if a measurement (backend, dtype, layers, batch size) of `plan`
     would not fit in memory."""
-    from neuro.support.memory import check_fits_in_memory, estimate_training
-
     for name, dtype, layers, m in plan:
         check_fits_in_memory(estimate_training(get_backend(name), dtype, layers, resident_images(name, m), 0, m),
                              f"{what} {'-'.join(map(str, layers))} in {dtype} on the {name} backend",

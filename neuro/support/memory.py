@@ -31,8 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from neuro.evaluation import EVAL_CHUNK
 from neuro.support.errors import NeuroError
+
+EVAL_CHUNK = 10_000
+"""Images fed through the network at once when evaluating (neuro.evaluation): bounds the memory of a layer's
+activations, and so the estimate below."""
 
 HOST_IMAGE_BYTES = 4
 """A loaded pixel: float32."""
