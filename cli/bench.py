@@ -97,9 +97,9 @@ def bench(names, layer_specs, batch_sizes, dtypes, seconds, threads, plot_path, 
     if interrupted is not None:
         info(f"Interrupted: {len(results)} of {len(plan)} measurements were made; they follow.", quiet=as_json)
     if plot_path and results:  # (a run interrupted before its first measurement has nothing to draw)
-        from neuro.show.charts import plot_ladder
+        from neuro.show.charts import plot_bench
 
-        plot_ladder(results, plot_path)
+        plot_bench(results, plot_path)
         info(f"Saved the plot to {plot_path}", quiet=as_json)
 
     if as_json:

@@ -84,9 +84,9 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
             info(f"Interrupted: {len(results)} of {len(rows)} rows were measured; they follow.",
                  quiet=as_json or markdown)
     if plot_path and (interrupted is None or any(r.timed for r in results)):  # (interrupted: draw what was timed)
-        from neuro.show.charts import plot_rungs
+        from neuro.show.charts import plot_ladder
 
-        plot_rungs(results, plot_path)
+        plot_ladder(results, plot_path)
         info(f"Saved the plot to {plot_path}", quiet=as_json or markdown)
     if as_json:
         emit_json({"layers": sizes, "batch_size": batch_size, "seconds": seconds, "machine": platform.machine(),

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from neuro import NeuroError
 from neuro.data.drawn import centre_of_mass, centred_digit, read_digit
 from neuro.measure.bench import BenchResult
-from neuro.show.charts import plot_ladder, plot_training, save_png
+from neuro.show.charts import plot_bench, plot_training, save_png
 from neuro.show.raster import CAPTION_INK, PAD, bias_bar, caption, grid_shape, layer_picture, signed_rgb
 from neuro.show.terminal import half_block_lines, ramp_lines, sign_lines, tiled, use_color, visible_width
 from neuro.training import EpochReport
@@ -245,7 +245,7 @@ def test_the_training_curve_and_the_ladder_are_png_files(tmp_path):
     plot_training(reports, tmp_path / "curve.png")
     results = [BenchResult(name, "float64", [784, 16, 16, 10], 10, True, rate, rate, 60_000 / rate, False, 0.0,
                            rate / 100) for name, rate in (("python", 100.0), ("numpy", 50_000.0))]
-    plot_ladder(results, tmp_path / "ladder.png")
+    plot_bench(results, tmp_path / "ladder.png")
     for name in ("curve.png", "ladder.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curve.png", "ladder.png"]

@@ -100,8 +100,8 @@ def plot_training(reports: Sequence[EpochReport], path: str | os.PathLike, title
     _save_figure(figure, path)
 
 
-def ladder_labels(results: Sequence[BenchResult]) -> list[str]:
-    """A label per row of the ladder: the backend, plus whatever varies between rows (dtype, network, batch)."""
+def bench_labels(results: Sequence[BenchResult]) -> list[str]:
+    """A label per measurement of `neuro bench`: the backend, plus whatever varies (dtype, network, batch)."""
     vary_dtype = len({r.dtype for r in results}) > 1
     vary_layers = len({tuple(r.layers) for r in results}) > 1
     vary_batch = len({r.batch_size for r in results}) > 1
@@ -118,7 +118,7 @@ def ladder_labels(results: Sequence[BenchResult]) -> list[str]:
     return labels
 
 
-def ladder_speedups(results: Sequence[BenchResult]) -> tuple[list[float], str]:
+def bench_speedups(results: Sequence[BenchResult]) -> tuple[list[float], str]:
     """Each row's speedup and what it is over: python when it was measured, else the slowest comparable row.
 
     Rows are comparable when they train the same network with the same batch size.
@@ -133,11 +133,12 @@ def ladder_speedups(results: Sequence[BenchResult]) -> tuple[list[float], str]:
     return speedups, "the slowest bar of the same network and batch size"
 
 
-def plot_ladder(results: Sequence[BenchResult], path: str | os.PathLike, title: str = "") -> None:
-    """The ladder as bars of training throughput on a log scale, each with its speedup written on it."""
+def plot_bench(results: Sequence[BenchResult], path: str | os.PathLike, title: str = "") -> None:
+    """`neuro bench`'s measurements as bars of training throughput on a log scale, each with its speedup written
+    on it."""
     figure_class = require_matplotlib()
-    speedups, base = ladder_speedups(results)
-    labels = ladder_labels(results)
+    speedups, base = bench_speedups(results)
+    labels = bench_labels(results)
     colours = {}
     palette = ["tab:gray", "tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown"]
     for r in results:
@@ -169,7 +170,7 @@ def plot_ladder(results: Sequence[BenchResult], path: str | os.PathLike, title: 
     _save_figure(figure, path)
 
 
-def plot_rungs(results: Sequence[RungResult], path: str | os.PathLike) -> None:
+def plot_ladder(results: Sequence[RungResult], path: str | os.PathLike) -> None:
     """`neuro ladder` as bars of training throughput on a log scale, a group of bars per rung (one per dtype), each
     with its gain over the rung it builds on written on it; rungs not timed here are left out."""
     figure_class = require_matplotlib()
