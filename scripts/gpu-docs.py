@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
 
+from docs_blocks import BLOCK, fill_blocks
+
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "gpu-check"
-BLOCK = re.compile(r"(<!-- generated: (?P<name>[^>]+?) -->\n)(?P<body>.*?)(<!-- end: (?P=name) -->)", re.S)
 KINDS = {"cuda": "GPU, neuro", "cpu": "CPU, neuro", "torch": "GPU, PyTorch"}
 
 
@@ -80,11 +80,10 @@ def block(record: dict) -> str:
 
 
 def rewrite(text: str, body: str) -> str:
-    found = [m for m in BLOCK.finditer(text) if m.group("name") == NAME]
+    found = [m for m in BLOCK.finditer(text) if m["name"].strip() == NAME]
     if len(found) != 1:
         raise ValueError(f"expected one <!-- generated: {NAME} --> block, found {len(found)}")
-    m = found[0]
-    return text[:m.start("body")] + body + text[m.end("body"):]
+    return fill_blocks(text, lambda name: body.removesuffix("\n") if name == NAME else None)
 
 
 def main() -> None:
