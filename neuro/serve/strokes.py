@@ -12,7 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from neuro.data.synthetic import STROKES, Writers, jitter_strokes, sample_stroke, to_pixels, variant_of
+from neuro.data.synthetic import Writers, to_pixels, variant_of
+from neuro.data.templates import STROKES, jitter_strokes, sample_stroke
 
 
 @lru_cache(maxsize=1)
