@@ -32,7 +32,7 @@ FILES = [ROOT / "docs" / "ladder.md", ROOT / "README.md", ROOT / "docs" / "tutor
 PLOT = ROOT / "docs" / "images" / "ladder.png"
 NEURO = [sys.executable, "-c", "from neuro.cli.main import main; main()"]
 CLASSIC, WIDE = "784,16,16,10", "784,1024,1024,10"
-WIDE_RUNGS = "numpy,numba-tiles,numba-team,numba"
+WIDE_RUNGS = "numpy,numba-tiles,numba-team,numba-blas"
 RUNG_GAIN = 1.2
 
 

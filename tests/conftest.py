@@ -13,8 +13,8 @@ import tempfile
 if os.environ.get("NEURO_TEST_REAL_GPU") != "1":
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
     # The simulator runs a block as one Python thread per GPU thread, and its main thread polls them, holding
-    # the GIL for a whole switch interval (5 ms) at a time; at every syncthreads() all of a block's threads must
-    # get their turn. A shorter interval made a tiled kernel's agreement case 1.6 times faster (52 s -> 32 s).
+    # the GIL for a whole switch interval (Python's default is 5 ms) at a time; at every syncthreads() all of a
+    # block's threads must get their turn, so a shorter interval makes the simulated kernels' tests faster.
     sys.setswitchinterval(0.0005)
 
 # Generated data and downloads go to a fresh folder, never the user's ~/.cache (set before anything loads data).

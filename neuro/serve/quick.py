@@ -16,10 +16,11 @@ from neuro.data.paths import cache_dir
 from neuro.data.synthetic import GENERATOR_VERSION
 from neuro.model import SavedModel, load_model, save_model
 from neuro.network import Network
+from neuro.sizes import CLASSIC
 from neuro.support.errors import NeuroError
 from neuro.training import TrainingSettings, sgd
 
-QUICK_SIZES = (784, 16, 16, 10)
+QUICK_SIZES = CLASSIC
 QUICK_SETTINGS = TrainingSettings(epochs=10, batch_size=10, eta=3.0, cost="quadratic", seed=0)
 QUICK_BACKEND = "numpy"
 
