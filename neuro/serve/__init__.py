@@ -7,7 +7,7 @@ How the parts fit:
   - `live.py`     `--train`: the training loop in a background thread, publishing a snapshot between steps;
   - `quick.py`    the quick model served when no MODEL is given, trained once and cached beside the data;
   - `api.py`      the JSON API: requests checked, answers built (no HTTP in it);
-  - `http.py`     the HTTP server (the standard library's ThreadingHTTPServer) and the static page;
+  - `server.py`   the HTTP server (the standard library's ThreadingHTTPServer) and the static page;
   - `strokes.py`  the pen strokes of a built-in test digit, for drawing it on the page with a mouse (tests, docs);
   - `static/`     the page itself: plain HTML, CSS and JavaScript, no build step, nothing fetched off the server.
 """

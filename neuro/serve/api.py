@@ -1,4 +1,4 @@
-"""The JSON API of the page: each request checked, each answer built; the HTTP is in `http.py`.
+"""The JSON API of the page: each request checked, each answer built; the HTTP is in `server.py`.
 
   GET  /api/model              what is served: layer sizes, backend, dtype, data set, where the model came from
   POST /api/activations        {"pixels": [784 numbers in 0..1]} (the raw drawing, 28×28 row by row) ->
