@@ -1,13 +1,15 @@
 """Measure the ladder and write its numbers into docs/ladder.md, README.md and docs/tutorial.md: the only way those
 numbers change.
 
-    python scripts/ladder-docs.py [--runs 3] [--seconds 1] [--torch PYTHON] [--check]
+    python scripts/ladder-docs.py [--runs 3] [--seconds 1] [--torch PYTHON] [--jax PYTHON] [--check]
 
 Runs, back to back on this machine, `neuro ladder --json` `--runs` times on the classic network (784-16-16-10,
 batch 10, float64 and float32; the first run also draws docs/images/ladder.png) and as often on the wide one
 (784-1024-1024-10, batch 256, float32, the rungs around BLAS), then once more on the classic network with one
 core kept busy by a plain Python loop; with
---torch, also scripts/torch-cpu.py under that Python (an environment with PyTorch: neuro never depends on it).
+--torch, also scripts/torch-cpu.py under that Python (an environment with PyTorch: neuro never depends on it), and
+with --jax, scripts/jax-cpu.py likewise; and scripts/gemm-shapes.py, the wide step's matrix products through
+NumPy's BLAS with the kernel it chose and with OpenBLAS's AVX2 (Haswell) kernels, quiet and with one core busy.
 Each table cell is the median of the runs. Then it rewrites every block between `<!-- generated: NAME -->` and
 `<!-- end: NAME -->` in the two files, the code excerpts (`code: module.function`) included, and says which rungs
 gain less than RUNG_GAIN over the rung they build on, in the case each is for. With --check, it only checks that
@@ -20,6 +22,7 @@ import argparse
 import ast
 import datetime
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -163,6 +166,73 @@ def torch_table(classic: dict, wide: dict, torch: dict | None) -> str:
     return "\n".join(lines)
 
 
+def jax_json(python: str) -> dict:
+    """scripts/jax-cpu.py under `python`: the classic network in both dtypes, the wide one in float32."""
+    script = str(ROOT / "scripts" / "jax-cpu.py")
+    print("$", python, "scripts/jax-cpu.py --json", flush=True)
+    runs = [json.loads(subprocess.run([python, script, *case, "--json"], capture_output=True, text=True, check=True)
+                       .stdout.splitlines()[-1])
+            for case in (["--layers", CLASSIC, "--batch-size", "10"],
+                         ["--layers", WIDE, "--batch-size", "256", "--dtype", "float32", "--scan-steps", "20"])]
+    return {**runs[0], "results": runs[0]["results"] + runs[1]["results"]}
+
+
+def jax_table(classic: dict, wide: dict, jax: dict | None) -> str:
+    if jax is None:
+        return "(JAX was not measured in this run: `--jax PYTHON` was not given.)"
+    by = {(tuple(r["layers"]), r["batch_size"], r["dtype"]): r["train_samples_per_s"] for r in jax["results"]}
+    lines = [f"JAX {jax['jax']} on the CPU ({jax['threads']} cores), each epoch one jitted `lax.scan` of the same "
+             "steps (scripts/jax-cpu.py; 20 mini-batches a call on the wide network), in the same minutes:", "",
+             "| network, batch | dtype | JAX train/s | `numba` train/s | `numba` / JAX |", "|---|---|---:|---:|---:|"]
+    for rows, layers, batch in ((classic, (784, 16, 16, 10), 10), (wide, (784, 1024, 1024, 10), 256)):
+        for dtype in ("float64", "float32"):
+            numba, theirs = rows.get(("numba-blas", dtype)), by.get((layers, batch, dtype))
+            if numba is None or theirs is None:
+                continue
+            ours = numba["train_samples_per_s"]
+            lines.append(f"| {'-'.join(map(str, layers))}, {batch} | {dtype} | {theirs:,.0f} | {ours:,.0f} | "
+                         f"{gain(ours / theirs)} |")
+    return "\n".join(lines)
+
+
+BLAS_SETTINGS = (("as set here", None, False, None), ("one core busy", None, True, None),
+                 ("one thread", None, False, "1"), ("Haswell", "Haswell", False, None),
+                 ("Haswell, one core busy", "Haswell", True, None), ("Haswell, one thread", "Haswell", False, "1"))
+"""(label, OPENBLAS_CORETYPE, one core kept busy?, OPENBLAS_NUM_THREADS) of each run of scripts/gemm-shapes.py."""
+
+
+def blas_kernels() -> list[dict]:
+    """scripts/gemm-shapes.py in each of BLAS_SETTINGS (the Haswell ones with OPENBLAS_L2_SIZE unset too)."""
+    runs = []
+    for _, core, busy, threads in BLAS_SETTINGS:
+        env = dict(os.environ)
+        if core:
+            env.pop("OPENBLAS_L2_SIZE", None)
+            env["OPENBLAS_CORETYPE"] = core
+        if threads:
+            env["OPENBLAS_NUM_THREADS"] = threads
+        command = [sys.executable, str(ROOT / "scripts" / "gemm-shapes.py"), *(["--busy"] if busy else []), "--json"]
+        print("$", "scripts/gemm-shapes.py", *command[2:], f"(OPENBLAS_CORETYPE={core})" if core else "",
+              f"(OPENBLAS_NUM_THREADS={threads})" if threads else "", flush=True)
+        runs.append(json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+                               .stdout.splitlines()[-1]))
+    return runs
+
+
+def blas_table(runs: list[dict]) -> str:
+    """GFLOP/s of each product of a wide step in each setting, with the kernel OpenBLAS ran."""
+    heads = [f"{label} ({run['blas']['core']}, {run['blas']['threads']} thr.)"
+             for (label, *_), run in zip(BLAS_SETTINGS, runs)]
+    lines = ["| product (batch 256), GFLOP/s | dtype | " + " | ".join(heads) + " |",
+             "|---|---|" + "---:|" * len(runs)]
+    for i, row in enumerate(runs[0]["results"]):
+        lines.append(f"| {row['product']} | {row['dtype']} | "
+                     + " | ".join(f"{run['results'][i]['gflop_per_s']:,.1f}" for run in runs) + " |")
+    return "\n".join(lines) + (f"\n\nOpenBLAS `{runs[0]['blas']['config']}`; measured on "
+                               f"{datetime.date.today().isoformat()} on {this_machine()}, load average "
+                               f"{os.getloadavg()[0]:.2f} after the runs.")
+
+
 def loaded_table(quiet: dict, loaded: dict) -> str:
     lines = ["| rung | dtype | quiet | quiet, 1 thread | one core busy | one core busy, 1 thread | busy / busy, 1 "
              "thread |", "|---|---|---:|---:|---:|---:|---:|"]
@@ -238,6 +308,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--torch", metavar="PYTHON", help="a Python with PyTorch, for scripts/torch-cpu.py")
+    parser.add_argument("--jax", metavar="PYTHON", help="a Python with JAX, for scripts/jax-cpu.py")
     parser.add_argument("--check", action="store_true", help="only check the code excerpts against the code")
     args = parser.parse_args()
     if args.check:
@@ -261,11 +332,14 @@ def main() -> None:
                                 .splitlines()[-1])
         classic_torch["results"] = [r for r in classic_torch["results"] if r["layers"] == [784, 16, 16, 10]]
         torch = {**classic_torch, "results": classic_torch["results"] + wide_torch["results"]}
+    jax = jax_json(args.jax) if args.jax else None
+    kernels = blas_kernels()
     classic, wide = medians(classic_runs), medians(wide_runs)
     rules, short = rule_table(classic, wide)
     stamp = machine(barriers)
     commands = (f"`python scripts/ladder-docs.py --runs {args.runs} --seconds {args.seconds:g}"
-                f"{' --torch PYTHON' if args.torch else ''}`, which runs `neuro ladder --json` {args.runs} times on "
+                f"{' --torch PYTHON' if args.torch else ''}"
+                f"{' --jax PYTHON' if args.jax else ''}`, which runs `neuro ladder --json` {args.runs} times on "
                 f"the classic network (both dtypes) and {args.runs} times with `--layers {WIDE} --batch-size 256 "
                 f"--dtype float32 --backends {WIDE_RUNGS}`, back to back; each number is the median of those runs.")
     blocks = {
@@ -275,6 +349,8 @@ def main() -> None:
         "spread": spread_table(classic) + "\n\n" + spread_table(wide),
         "rule": rules,
         "torch": torch_table(classic, wide, torch),
+        "jax": jax_table(classic, wide, jax),
+        "blas-kernels": blas_table(kernels),
         "loaded": loaded_table(classic, loaded),
         "readme-ladder": ladder_table(classic, ["float64", "float32"]) + f"\n\n{stamp} Made by {commands}",
         **rung_gains(classic, wide),
