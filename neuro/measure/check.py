@@ -138,16 +138,9 @@ def check_properties(name: str, examples: int | None = None) -> list[Verdict]:
     for dtype in backend.dtypes:
         for way in ways(backend):
             found: list[str] = []
-
-            @settings(max_examples=count, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
-            @given(case=cases(dtype, small=simulated or slow))
-            def agrees(case, way=way, found=found):
-                problem = _failure(compare(name, case, run(backend, case), *reference(case)), case, way)
-                if problem:
-                    found.append(problem)
-                    raise AssertionError(problem)
-
+            agrees = _property(name, backend, cases(dtype, small=simulated or slow), way, found,
+                               settings(max_examples=count, deadline=None, derandomize=True, database=None,
+                                        suppress_health_check=list(HealthCheck)), given)
             label = f"properties {dtype}" + (f" ({way})" if way else "")
             try:
                 _forced(backend, way, agrees)
@@ -157,6 +150,20 @@ def check_properties(name: str, examples: int | None = None) -> list[Verdict]:
                 continue
             verdicts.append(Verdict(label, True, f"{count} random networks and batches agree"))
     return verdicts
+
+
+def _property(name, backend, strategy, way, found: list[str], settings, given) -> Callable[[], None]:
+    """A hypothesis test: every drawn case agrees with the oracle; each failure's message goes into `found`."""
+
+    @settings
+    @given(case=strategy)
+    def agrees(case):
+        problem = _failure(compare(name, case, run(backend, case), *reference(case)), case, way)
+        if problem:
+            found.append(problem)
+            raise AssertionError(problem)
+
+    return agrees
 
 
 def check_speed(name: str, seconds: float) -> Verdict:
