@@ -224,7 +224,8 @@ def compare(name: str, case: Case, result: dict, values: dict, bounds: dict) -> 
             if diff.size:
                 max_abs = max(max_abs, float(diff.max()))
                 max_rel = max(max_rel, float((diff / np.maximum(np.abs(ref), np.finfo(np.float64).tiny)).max()))
-                ratio = diff / allowed
+                with np.errstate(over="ignore"):  # (a wild value: an infinite ratio, which fails as it should)
+                    ratio = diff / allowed
                 if float(ratio.max()) > worst:
                     worst = float(ratio.max())
                     index = [int(i) for i in np.unravel_index(int(np.argmax(ratio)), ratio.shape)]
