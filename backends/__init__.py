@@ -24,6 +24,7 @@ from functools import cache
 from neuro.costs import COSTS
 from neuro.support.errors import NeuroError
 
+from . import loader
 from .base import Backend
 
 DEFAULT_BACKEND = "numpy"
@@ -112,17 +113,33 @@ class BackendStatus:
 
 
 def _info(name: str) -> BackendInfo:
-    return REGISTRY[name] if name in REGISTRY else ALIASES[name]
+    if name in REGISTRY or name in ALIASES:
+        return REGISTRY[name] if name in REGISTRY else ALIASES[name]
+    return loader.info(_loaded(name))
+
+
+def _loaded(name: str) -> loader.LoadedRung:
+    """A rung from a file, a module:NAME or an entry point (backends/loader.py), building on a registered rung."""
+    return loader.load(name, tuple(REGISTRY))
+
+
+def rung_info(name: str) -> BackendInfo:
+    """What the rung `name` changes, builds on and is for: a registered rung's entry, or a loaded rung's own."""
+    _check_known(name)
+    return _info(name)
 
 
 def _module(name: str):
+    if name not in REGISTRY and name not in ALIASES:
+        return _loaded(name).rung
     return importlib.import_module(f"{__name__}.{_info(name).module}")
 
 
 def _check_known(name: str) -> None:
-    if name not in REGISTRY and name not in ALIASES:
-        known = ", ".join([*REGISTRY, *ALIASES])
-        raise NeuroError(f"unknown backend {name!r}; the known backends are: {known}")
+    if name not in REGISTRY and name not in ALIASES and not loader.is_external(name):
+        known = ", ".join([*REGISTRY, *ALIASES, *loader.entry_point_rungs()])
+        raise NeuroError(f"unknown backend {name!r}; the known backends are: {known} (or a rung's file, "
+                         f"path/to/rung.py)")
 
 
 @cache
@@ -130,6 +147,11 @@ def backend_status(name: str) -> BackendStatus:
     """Probe one backend: import its module and ask it whether it can run here."""
     _check_known(name)
     summary = _info(name).summary
+    if name not in REGISTRY and name not in ALIASES:  # (its errors are NeuroErrors naming the file)
+        rung = _loaded(name)
+        reason = loader.reason(rung)
+        note = rung.rung.note() if reason is None and hasattr(rung.rung, "note") else ""
+        return BackendStatus(name, reason is None, reason or note, summary)
     try:
         module = _module(name)
         reason = module.unavailable_reason()
@@ -142,8 +164,9 @@ def backend_status(name: str) -> BackendStatus:
 
 
 def list_backends() -> list[BackendStatus]:
-    """Every registered backend, available or not, in the order of the ladder; then the aliases."""
-    return [backend_status(name) for name in [*REGISTRY, *ALIASES]]
+    """Every registered backend, available or not, in the order of the ladder; then the aliases; then the rungs
+    that installed packages add (the entry points `neuro.backends`)."""
+    return [backend_status(name) for name in [*REGISTRY, *ALIASES, *loader.entry_point_rungs()]]
 
 
 def available_backends() -> list[str]:
@@ -163,6 +186,8 @@ def get_backend(name: str | None = None) -> Backend:
     status = backend_status(name)
     if not status.available:
         raise NeuroError(f"backend {name!r} is not available here: {status.reason}")
+    if name not in REGISTRY and name not in ALIASES:
+        return loader.create(_loaded(name))
     return _module(name).create()
 
 
@@ -181,4 +206,5 @@ __all__ = [
     "default_backend_name",
     "get_backend",
     "list_backends",
+    "rung_info",
 ]

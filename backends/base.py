@@ -25,6 +25,15 @@ data set and the parameters stay resident for a whole training run. `to_backend`
     x            (n_samples, n_0)   a batch of inputs, one row per sample
     y            (n_samples, n_L)   the desired outputs (one-hot for digits; any values in [0, 1] allowed)
     order        (n_samples,)       integer indices into x and y; a mini-batch is order[start:stop]
+
+A rung of your own, in a file anywhere (`--backend path/to/my_rung.py`, `module:NAME`, or a package's entry point
+in the group `neuro.backends`; backends/loader.py loads it), provides what a registered rung's module does,
+`unavailable_reason()` and `create()`, and says where it stands on the ladder in module-level names:
+
+    BUILDS_ON = "numba-loops"     the registered rung it builds on: `neuro check` times it against that one
+    CHANGE = "..."                what it changes, in one line (`neuro backends` and `neuro ladder` show it)
+    CASE = RungCase(WIDE, 256)    optional: the network and batch where it must be faster than BUILDS_ON
+    SOLUTION = "numba-reorder"    optional (the exercises): the rung whose speed is the goal
 """
 
 from __future__ import annotations

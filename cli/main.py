@@ -9,6 +9,7 @@ import neuro
 from .agree import agree
 from .backends import backends
 from .bench import bench
+from .check import check_command
 from .common import NeuroGroup
 from .drift import drift_command
 from .evaluate import evaluate
@@ -28,6 +29,7 @@ def main() -> None:
     Train 784-16-16-10 on built-in digits:   neuro train
     See which backends run here:              neuro backends
     Check that all backends agree:            neuro agree
+    Check a rung of your own:                 neuro check my_rung.py
     See why they still end apart:             neuro drift
     Climb the performance ladder:             neuro ladder
     Measure backends over sizes:              neuro bench
@@ -38,3 +40,4 @@ def main() -> None:
 for command in (train, evaluate, backends, agree, ladder, bench, show, predict, serve):
     main.add_command(command)
 main.add_command(drift_command, name="drift")
+main.add_command(check_command, name="check")

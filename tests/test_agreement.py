@@ -1,54 +1,27 @@
 """Every registered backend computes the same network: property tests against the reference (neuro.measure.agreement).
 
-Hypothesis draws the network (depth and widths, including widths such as 1, 3, 17 and 33 that are not
-multiples of a GPU block), the weights (from tiny to magnitudes of 1000 that saturate every sigmoid), the
-inputs and targets, the batch size, the cost and the learning rate. For each draw, forward outputs, the
-gradient, and the parameters after one and several steps must lie within the rounding-error bound that
-neuro.measure.agreement computes for that very case.
+Hypothesis draws, with neuro.measure.properties' strategies (which `neuro check` uses too), the network (depth
+and widths, including widths such as 1, 3, 17 and 33 that are not multiples of a GPU block), the weights (from
+tiny to magnitudes of 1000 that saturate every sigmoid), the inputs and targets, the batch size, the cost and the
+learning rate. For each draw, forward outputs, the gradient, and the parameters after one and several steps must
+lie within the rounding-error bound that neuro.measure.agreement computes for that very case.
 """
 
 import numpy as np
 import pytest
 from backends_under_test import backend_dtype_params, backend_dtype_path_params, is_simulated
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from neuro.backends import get_backend
 from neuro.backends.ops_numpy import NumpyBackend
 from neuro.costs import COSTS
 from neuro.measure.agreement import check_backend, compare, random_case, reference, run
-
-WIDTHS = st.sampled_from([1, 2, 3, 5, 8, 16, 17, 31, 33, 40])
-SCALES = st.sampled_from([0.01, 0.3, 1.0, 3.0, 30.0, 1000.0])
-
-
-@st.composite
-def cases(draw, dtype: str, small: bool):
-    """A random agreement case; `small` keeps it cheap for simulated backends."""
-    depth = draw(st.integers(1, 2 if small else 4))
-    sizes = [draw(WIDTHS) for _ in range(depth + 1)]
-    if small:
-        sizes = [min(n, 17) for n in sizes]
-    return random_case(
-        sizes,
-        batch=draw(st.sampled_from([1, 3, 10] if small else [1, 2, 3, 10, 17, 33])),
-        seed=draw(st.integers(0, 2**32 - 1)),
-        weight_scale=draw(SCALES),
-        cost=draw(st.sampled_from(COSTS)),
-        dtype=dtype,
-        steps=draw(st.integers(1, 2 if small else 3)),
-        eta=draw(st.sampled_from([0.1, 0.5, 3.0])),
-    )
+from neuro.measure.properties import cases, examples_for
 
 
 def assert_agrees(name, case):
     failures = [c for c in check_backend(name, case) if not c.ok]
     assert not failures, f"{name} disagrees with the reference on {case.sizes}: {failures}"
-
-
-EXAMPLES = {"simulated": 6, "python": 20, "compiled": 25}
-"""Hypothesis examples per backend, dtype and path: the simulator is slow (and runs four cuda rungs), and so is
-pure Python."""
 
 
 @pytest.fixture
@@ -65,7 +38,7 @@ def forced(request):
 def test_backend_agrees_with_reference_on_random_networks(name, dtype, path, forced):
     simulated = is_simulated(name)
     small = simulated or name == "python"
-    examples = EXAMPLES["simulated" if simulated else "python" if name == "python" else "compiled"]
+    examples = examples_for(simulated, slow=name == "python")
 
     @settings(max_examples=examples, suppress_health_check=[HealthCheck.too_slow])
     @given(case=cases(dtype, small))

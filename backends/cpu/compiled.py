@@ -19,12 +19,14 @@ of the rung before, or of spin_barrier.py, this rung would run stale machine cod
 that for the files of this folder: their cached code is stamped with a digest of every file here that holds
 compiled code, so that an edit of any of them makes every rung compile afresh. It also tells the copies that
 `inherit` compiled apart from their originals (same source file, same line, same bytecode; only the module that
-compiled them differs), which Numba's cache would otherwise mistake for each other.
+compiled them differs), which Numba's cache would otherwise mistake for each other. A rung loaded from a file
+outside the package (backends/loader.py) is stamped with this folder's digest and its own file's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 import types
 from functools import cache
 from pathlib import Path
@@ -121,8 +123,8 @@ class NeuroCacheLocator(caching._CacheLocator):
     folder with compiled code, and the name, which includes the module that compiled the function.
     """
 
-    def __init__(self, inner: caching._CacheLocator, py_func, folder: Path) -> None:
-        self._inner, self._folder = inner, folder
+    def __init__(self, inner: caching._CacheLocator, py_func, folder: Path, rung_file: Path | None = None) -> None:
+        self._inner, self._folder, self._rung_file = inner, folder, rung_file
         self._module = py_func.__module__.rpartition(".")[2]
 
     def ensure_cache_path(self) -> None:
@@ -132,7 +134,9 @@ class NeuroCacheLocator(caching._CacheLocator):
         return self._inner.get_cache_path()
 
     def get_source_stamp(self) -> str:
-        return source_digest(self._folder)
+        if self._rung_file is None:
+            return source_digest(self._folder)
+        return source_digest(self._folder) + hashlib.sha256(self._rung_file.read_bytes()).hexdigest()
 
     def get_disambiguator(self) -> str:
         return f"{self._inner.get_disambiguator()}-{self._module}"
@@ -140,14 +144,30 @@ class NeuroCacheLocator(caching._CacheLocator):
     @classmethod
     def from_function(cls, py_func, py_file):
         folder = Path(py_file).resolve().parent
-        if not (folder / Path(__file__).name).exists() or not any(folder.glob("ops_numba*.py")):
+        rung_file = _rung_file(py_func)
+        if rung_file is not None:
+            folder = HERE  # a learner's rung: stamped with this folder's files and the rung's own file
+        elif not (folder / Path(__file__).name).exists() or not any(folder.glob("ops_numba*.py")):
             return None  # not a file of neuro's backends: Numba's own locators take it
         for locator_class in _LOCATORS:
             if locator_class is not cls:
                 inner = locator_class.from_function(py_func, py_file)
                 if inner is not None:
-                    return cls(inner, py_func, folder)
+                    return cls(inner, py_func, folder, rung_file)
         return None
+
+
+def _rung_file(py_func) -> Path | None:
+    """The file of a rung that backends/loader.py loaded from outside the package, if `py_func` was compiled in
+    it (its own function, or one that `inherit` compiled again there): its machine code calls both that file's
+    functions and this folder's, so its cache must go stale when either changes."""
+    from ..loader import MODULE_PREFIX
+
+    if not py_func.__module__.startswith(MODULE_PREFIX):
+        return None
+    module = sys.modules.get(py_func.__module__)
+    path = getattr(module, "__file__", None)
+    return Path(path) if path else None
 
 
 _LOCATORS = getattr(caching, "CacheImpl", None) or caching._CacheImpl  # (named _CacheImpl before Numba 0.62)

@@ -283,8 +283,10 @@ class TeamBackend(previous.CompiledLoops):
         partial_sums = np.empty((size, m, weights[0].shape[0]), dtype)
         nabla = np.empty((size, 4, (widest + 15) // 16 * 16), dtype)  # (whole cache lines: each member its own)
         patience = 2**62 if self._forced == TEAM else int(PATIENCE_SPINS + PATIENCE_SPINS_PER_WORK * m * work)
-        return self._team.run(steps_team, size, patience, w, b, x, y, order, int(start), int(stop), int(batch_size),
-                              float(eta), cost, w, b, activations, deltas, np.arange(m), partial_sums, nabla)
+        # (the rung's own steps_team: a rung that inherits from this one runs its copy, calling its functions)
+        return self._team.run(self.rung.steps_team, size, patience, w, b, x, y, order, int(start), int(stop),
+                              int(batch_size), float(eta), cost, w, b, activations, deltas, np.arange(m), partial_sums,
+                              nabla)
 
 
 def note() -> str:

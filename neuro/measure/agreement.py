@@ -200,6 +200,8 @@ class Comparison:
     max_rel: float
     worst: float
     """max over elements of |difference| / allowed deviation: at most 1 when the backend agrees."""
+    where: str = ""
+    """The element where `worst` is: its layer and index, e.g. "layer 2 [3, 0]"."""
 
     @property
     def ok(self) -> bool:
@@ -211,7 +213,9 @@ def compare(name: str, case: Case, result: dict, values: dict, bounds: dict) -> 
     comparisons = []
     for quantity in QUANTITIES:
         max_abs = max_rel = worst = 0.0
-        for got, ref, bound in zip(result[quantity], values[quantity], bounds[quantity], strict=True):
+        where = ""
+        for layer, (got, ref, bound) in enumerate(zip(result[quantity], values[quantity], bounds[quantity],
+                                                      strict=True), start=1):
             if got.shape != ref.shape:
                 raise AssertionError(f"{name}: {quantity} has shape {got.shape}, the reference {ref.shape}")
             diff = np.abs(got - ref)
@@ -220,8 +224,13 @@ def compare(name: str, case: Case, result: dict, values: dict, bounds: dict) -> 
             if diff.size:
                 max_abs = max(max_abs, float(diff.max()))
                 max_rel = max(max_rel, float((diff / np.maximum(np.abs(ref), np.finfo(np.float64).tiny)).max()))
-                worst = max(worst, float((diff / allowed).max()))
-        comparisons.append(Comparison(name, case.dtype, quantity, max_abs, max_rel, worst))
+                with np.errstate(over="ignore"):  # (a wild value: an infinite ratio, which fails as it should)
+                    ratio = diff / allowed
+                if float(ratio.max()) > worst:
+                    worst = float(ratio.max())
+                    index = [int(i) for i in np.unravel_index(int(np.argmax(ratio)), ratio.shape)]
+                    where = f"layer {layer} {index}" if quantity != "outputs" else f"sample, neuron {index}"
+        comparisons.append(Comparison(name, case.dtype, quantity, max_abs, max_rel, worst, where))
     return comparisons
 
 

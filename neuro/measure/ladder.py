@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from neuro.backends import REGISTRY, backend_status, get_backend
+from neuro.backends import REGISTRY, backend_status, get_backend, rung_info
 from neuro.measure.bench import EPOCH_IMAGES, measure
 from neuro.stretches import Stretches
 
@@ -47,13 +47,15 @@ class RungResult:
 
 def plan(names: Sequence[str] | None, dtypes: Sequence[str]) -> list[tuple[int, str, str]]:
     """(rung number, backend, dtype) for every row of the ladder, in the registry's order: every rung, or those
-    named (an unknown name is a NeuroError), in each dtype it computes in (python: float64 alone; a rung that
+    named (an unknown name is a NeuroError; a rung from a file comes after the registered ones), in each dtype
+    it computes in (python: float64 alone; a rung that
     cannot run here: one row, to say why)."""
     wanted = list(REGISTRY) if names is None else list(names)
     for name in wanted:
         backend_status(name)  # (a NeuroError listing the known backends, for a name that is none of them)
     rows = []
-    for number, name in enumerate(REGISTRY, start=1):
+    own = [name for name in wanted if name not in REGISTRY]  # (rungs from a file or a package: after the ladder)
+    for number, name in enumerate([*REGISTRY, *own], start=1):
         if name not in wanted:
             continue
         if not backend_status(name).available:
@@ -71,7 +73,7 @@ def climb(rows: Sequence[tuple[int, str, str]], layers: list[int], batch_size: i
     """Validate and time every row of a `plan` on one network and batch size; then the gains."""
     results = []
     for number, name, dtype in rows:
-        info, status = REGISTRY[name], backend_status(name)
+        info, status = rung_info(name), backend_status(name)
         row = RungResult(rung=number, backend=name, builds_on=info.builds_on, case=info.case.as_dict(),
                          change=info.change, dtype=dtype, layers=list(layers), batch_size=batch_size)
         if not status.available:
