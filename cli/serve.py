@@ -34,6 +34,7 @@ class Listen(NamedTuple):
 
     port: int
     host: str
+    allowed_hosts: tuple[str, ...]
     open_browser: bool
 
 
@@ -68,6 +69,10 @@ def info(message: str) -> None:
     click.option("--host", default="127.0.0.1", show_default=True,
                  help="Address to listen on. Anything but loopback lets other machines use the page (with a "
                       "warning)."),
+    click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME",
+                 help="A host name the page may be reached by besides loopback names and IP addresses "
+                      "(repeatable), e.g. the machine's name on the network; requests naming any other host are "
+                      "refused (403)."),
     click.option("--open", "open_browser", is_flag=True, help="Open the page in the default web browser."),
 )
 @backend_option
@@ -114,12 +119,12 @@ def serve(model, listen, backend, live, run, epochs, save_path):
     backend_instance = get_backend(backend)
     port, host = listen.port, listen.host
     try:  # take the port now: a busy port is an error before any data is loaded or model trained
-        server = PageServer((host, port))
+        server = PageServer((host, port), allowed_hosts=listen.allowed_hosts)
     except OSError as error:
         raise NeuroError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     if not is_loopback(host):
         click.echo(f"Warning: --host {host} is not a loopback address: anyone who can reach this machine on port "
-                   f"{server.server_address[1]} can use the page.", err=True)
+                   f"{server.server_address[1]} and has the token in the printed URL can use the page.", err=True)
     try:
         browse = Browse(model, run.data if "data" in given else None, run.dtype if "dtype" in given else None)
         _serve(server, backend_instance, browse, listen.open_browser, LiveRun(run, epochs, save_path) if live else None)

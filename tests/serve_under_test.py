@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -22,9 +23,10 @@ def served_network(weights, biases, images, labels, backend: str = "numpy", name
 
 
 @contextlib.contextmanager
-def page_server(served: ServedNetwork, training=None) -> Iterator[PageServer]:
-    """The server answering for `served` on 127.0.0.1 and a free port, running until the block ends."""
-    server = PageServer(("127.0.0.1", 0), Api(served, {"source": "a test"}, training))
+def page_server(served: ServedNetwork, training=None, **options) -> Iterator[PageServer]:
+    """The server answering for `served` on 127.0.0.1 and a free port, running until the block ends; `options`
+    go to PageServer (require_token=True: as it runs off loopback, but bound to loopback all the same)."""
+    server = PageServer(("127.0.0.1", 0), Api(served, {"source": "a test"}, training), **options)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -44,3 +46,25 @@ def stroke_drawing() -> np.ndarray:
         drawing[row, 6 + row // 6 : 9 + row // 6] = 1.0
     drawing[21:23, 4:14] = 0.8
     return drawing.ravel()
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """One HTTP answer read from `sock`: its head and the Content-Length bytes of its body (b"" if it closed)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    lengths = [line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+    while lengths and len(body) < int(lengths[0]) and (chunk := sock.recv(65536)):
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def raw_exchange(server, text: bytes, timeout: float = 30) -> bytes:
+    """The server's answer to bytes written to it as they are (for requests http.client would mend)."""
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=timeout) as sock:
+        sock.sendall(text)
+        return read_answer(sock)

@@ -9,7 +9,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from serve_under_test import page_server, served_network, stroke_drawing
+from serve_under_test import page_server, raw_exchange, served_network, stroke_drawing
 from tiny_mnist import write_random_mnist
 
 from neuro.backends.ops_numpy import NumpyBackend
@@ -34,6 +33,7 @@ from neuro.serve.turns import TurnLock
 from neuro.training import TrainingSettings
 
 SIZES = [784, 16, 16, 10]
+JSON = "Content-Type: application/json\r\n"  # the one content type a POST may have
 
 
 def request(server, method: str, path: str, body=None, raw: bytes | None = None) -> tuple[int, dict]:
@@ -46,16 +46,6 @@ def request(server, method: str, path: str, body=None, raw: bytes | None = None)
     connection.close()
     assert response.getheader("Content-Type") == "application/json", (path, payload[:200])
     return response.status, json.loads(payload)
-
-
-def raw_exchange(server, text: bytes) -> bytes:
-    """The server's whole answer to bytes written to it as they are (for requests http.client would mend)."""
-    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=30) as sock:
-        sock.sendall(text)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +117,7 @@ def test_malformed_drawings_are_400_with_a_json_error(server, body, says):
 
 
 def test_a_body_over_the_limit_is_refused_unread(server):
-    head = f"POST /api/activations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n".encode()
+    head = f"POST /api/activations HTTP/1.1\r\nHost: 127.0.0.1\r\n{JSON}Content-Length: {MAX_BODY + 1}\r\n\r\n".encode()
     answer = raw_exchange(server, head + b"{")  # the rest of the body never comes: it must not be waited for
     assert answer.startswith(b"HTTP/1.0 413") and b'"error"' in answer
 
@@ -141,7 +131,8 @@ def test_a_body_just_under_the_limit_is_read(server):
 
 @pytest.mark.parametrize("length", [b"", b"Content-Length: x\r\n", "Content-Length: ²\r\n".encode()])
 def test_a_body_without_a_length_is_refused(server, length):
-    answer = raw_exchange(server, b"POST /api/activations HTTP/1.0\r\nHost: 127.0.0.1\r\n" + length + b"\r\n")
+    head = b"POST /api/activations HTTP/1.0\r\nHost: 127.0.0.1\r\n" + JSON.encode()
+    answer = raw_exchange(server, head + length + b"\r\n")
     assert answer.startswith(b"HTTP/1.0 411") and b'"error"' in answer
 
 
@@ -208,7 +199,7 @@ def test_the_test_browser_lists_the_mistakes_first(server, network, test_set):
 def test_numbers_too_long_for_any_index_are_4xx(server):
     assert request(server, "GET", "/api/test/" + "9" * 5000)[0] == 404
     assert request(server, "GET", "/api/weights?layer=" + "1" * 5000)[0] == 400
-    head = f"POST /api/activations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {'1' * 5000}\r\n\r\n".encode()
+    head = f"POST /api/activations HTTP/1.1\r\nHost: 127.0.0.1\r\n{JSON}Content-Length: {'1' * 5000}\r\n\r\n".encode()
     assert raw_exchange(server, head).startswith(b"HTTP/1.0 413")
 
 
@@ -496,7 +487,7 @@ def test_loopback_addresses_are_told_apart():
                                           ("evil.example:8000", 403), ("evil.example", 403), ("", 403)])
 def test_a_loopback_server_answers_only_requests_for_a_loopback_host(server, host, status):
     for method, path, body in (("GET", "/api/model", b""), ("POST", "/api/activations", b"{}")):
-        head = f"{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        head = f"{method} {path} HTTP/1.0\r\nHost: {host}\r\n{JSON}Content-Length: {len(body)}\r\n\r\n".encode()
         answer = raw_exchange(server, head + body)
         expected = status if method == "GET" or status == 403 else 400
         assert answer.startswith(f"HTTP/1.0 {expected}".encode()) and b"application/json" in answer

@@ -87,14 +87,14 @@ class Watched:
         self.page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error"
                      else None)
         self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.goto(url)
+        self.csp = self.page.goto(url).header_value("content-security-policy") or ""
         self.page.wait_for_selector('#network .neuron[data-layer="1"]')
 
     def off_server(self) -> list[str]:
         return [u for u in self.requests if not (u.startswith(self.url) or u.startswith("data:"))]
 
     def idle(self) -> None:
-        self.page.wait_for_function("document.body.dataset.busy === '0'")
+        self.page.wait_for_function("() => document.body.dataset.busy === '0'")
 
     def draw_test_digit(self, index: int) -> int:
         """Draw synthetic test digit `index` stroke by stroke with the mouse; returns its label."""
@@ -230,8 +230,8 @@ def test_watching_it_learn_shows_the_curve_and_the_weights(browser, digits, scre
         p = watched.page
         assert p.is_visible("#training-card")
         training.start()
-        p.wait_for_function("document.querySelectorAll('#curve circle').length === 4", timeout=30_000)
-        p.wait_for_function("document.querySelectorAll('#gallery canvas').length === 16")
+        p.wait_for_function("() => document.querySelectorAll('#curve circle').length === 4", timeout=30_000)
+        p.wait_for_function("() => document.querySelectorAll('#gallery canvas').length === 16")
         assert "Done: 3 epochs" in p.text_content("#training-info")
         watched.draw_test_digit(1)
         p.screenshot(path=str(screenshots / "serve-training.png"), full_page=True)
@@ -254,9 +254,39 @@ def test_a_finger_draws_on_the_pad_too(browser, server, screenshots):
         for kind, (x, y) in zip(kinds, stroke):
             touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
         touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    p.wait_for_function("document.body.dataset.busy === '0'")
+    p.wait_for_function("() => document.body.dataset.busy === '0'")
     assert p.text_content("#answer").isdigit()
     p.screenshot(path=str(screenshots / "serve-phone.png"), full_page=True)
     assert p.evaluate("document.documentElement.scrollWidth") <= 420  # the cards stack on a narrow screen
     assert errors == []
     context.close()
+
+
+HOSTILE_NAME = '<img src=x onerror="document.body.dataset.pwned=1">'
+
+
+def test_the_page_runs_under_its_content_security_policy(page):
+    p = page.page
+    assert "default-src 'self'" in page.csp and "unsafe-inline" not in page.csp
+    assert not [e for e in page.errors if "Content Security Policy" in e]  # (the autouse check: no error at all)
+    p.click("#test-next")  # the weights' bars and the test browser build their elements under the policy too
+    page.idle()
+    p.click('.neuron[data-layer="2"][data-neuron="0"]')
+    p.wait_for_selector("#weights .weight-bar")
+    assert p.eval_on_selector("#weights .weight-bar .pos div, #weights .weight-bar .neg div",
+                              "e => e.style.width") != ""
+
+
+def test_a_hostile_data_set_name_is_shown_as_text_never_run(browser, digits):
+    saved_weights = Network([784, 16, 10], backend="numpy", seed=1).parameters()
+    served = served_network(*saved_weights, digits.test_images[:20], digits.test_labels[:20], name=HOSTILE_NAME)
+    with page_server(served) as hostile:
+        watched = Watched(browser, hostile.url)
+        p = watched.page
+        p.click("#test-next")
+        watched.idle()
+        assert HOSTILE_NAME in p.text_content("#test-info") and HOSTILE_NAME in p.text_content("#model")
+        assert p.evaluate("document.querySelectorAll('img').length") == 0
+        assert p.evaluate("document.body.dataset.pwned") is None
+        watched.page.close()
+    assert watched.errors == []

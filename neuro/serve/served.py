@@ -60,7 +60,7 @@ class ServedNetwork:
         self._publishing = threading.Lock()
         self._snapshot = Snapshot(tuple(np.array(w) for w in weights), tuple(np.array(b) for b in biases), 0, epoch)
         self._network: Network | None = None
-        self._network_version = -1
+        self._network_snapshot = self._snapshot  # the snapshot `_network` holds
         self._order: tuple[int, np.ndarray, int] | None = None  # (epoch, test images mistakes first, mistakes)
 
     # --- the parameters ------------------------------------------------------------------------------------
@@ -77,21 +77,23 @@ class ServedNetwork:
             self._snapshot = Snapshot(tuple(np.array(w) for w in weights), tuple(np.array(b) for b in biases),
                                       version, epoch)
 
-    def _current_network(self) -> Network:
-        """The network on the backend holding the newest snapshot (call while holding the turn lock)."""
+    def _current_network(self) -> tuple[Network, Snapshot]:
+        """The network on the backend holding the newest snapshot, and that snapshot (call while holding the turn
+        lock, and read the snapshot's version and epoch from what this returns, inside the lock: once the lock
+        is released another request may rebuild the network from a newer snapshot)."""
         snapshot = self._snapshot
-        if self._network is None or self._network_version != snapshot.version:
+        if self._network is None or self._network_snapshot.version != snapshot.version:
             self._network = Network.from_parameters(list(snapshot.weights), list(snapshot.biases),
                                                     backend=self.backend, dtype=self.dtype)
-            self._network_version = snapshot.version
-        return self._network
+            self._network_snapshot = snapshot
+        return self._network, self._network_snapshot
 
     # --- answers -------------------------------------------------------------------------------------------
 
     def answer(self, pixels: np.ndarray) -> dict:
         """Every layer's activations for 784 input pixels (already as the network sees them), and the answer."""
         with self.turns:
-            network = self._current_network()
+            network, snapshot = self._current_network()
             started = time.perf_counter()
             layers = network.activations(np.asarray(pixels, dtype=np.float64)[np.newaxis, :])
             seconds = time.perf_counter() - started
@@ -103,7 +105,7 @@ class ServedNetwork:
             "backend": self.backend.name,
             "seconds": seconds,
             "confidence": confidence(outputs),
-            "version": self._network_version,
+            "version": snapshot.version,
         }
 
     def answer_drawing(self, drawing: np.ndarray) -> dict:
@@ -144,13 +146,13 @@ class ServedNetwork:
         Worked out once per epoch of training (once in all for a saved model), so that stepping through the
         list does not reshuffle it under the learner's feet while a training epoch runs.
         """
-        epoch = self._snapshot.epoch
-        if self._order is None or self._order[0] != epoch:
+        if self._order is None or self._order[0] != self._snapshot.epoch:
             with self.turns:
-                predictions = self._current_network().predict(self.test.images)
+                network, snapshot = self._current_network()
+                predictions = network.predict(self.test.images)
             wrong = predictions != self.test.labels
             order = np.concatenate([np.flatnonzero(wrong), np.flatnonzero(~wrong)])
-            self._order = (epoch, order, int(wrong.sum()))
+            self._order = (snapshot.epoch, order, int(wrong.sum()))  # the epoch of the network that listed them
         epoch, order, mistakes = self._order
         return order, mistakes, epoch
 

@@ -37,6 +37,37 @@ async function api(path, body) {
   return { ok: response.ok, status: response.status, payload };
 }
 
+// ---- building elements: every string from the server reaches the page as text, never as HTML ---------------
+
+function bold(text, className) {
+  const element = document.createElement("b");
+  if (className) element.className = className;
+  element.textContent = text;
+  return element;
+}
+
+function span(className, text) {
+  const element = document.createElement("span");
+  element.className = className;
+  element.textContent = text;
+  return element;
+}
+
+function barHalf(className, width) {  // one side of a weight's bar: its length set through the CSSOM
+  const half = span(className, "");
+  const fill = document.createElement("div");
+  fill.style.width = width;
+  half.appendChild(fill);
+  return half;
+}
+
+function svgElement(tag, attributes, text) {
+  const element = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
+
 function setBusy(busy) { document.body.dataset.busy = busy ? "1" : "0"; }
 
 // ---- the network's picture ---------------------------------------------------------------------------------
@@ -376,7 +407,7 @@ async function showWeights() {
   const last = state.model.sizes.length - 1;
   const title = document.createElement("p");
   const name = layer === last ? `Output neuron ${neuron} (the digit ${neuron})` : `Layer ${layer}, neuron ${neuron}`;
-  title.innerHTML = `<b>${name}</b>: ${w.inputs} incoming weights, bias <b>${w.bias.toFixed(3)}</b>`;
+  title.append(bold(name), `: ${w.inputs} incoming weights, bias `, bold(w.bias.toFixed(3)));
   box.appendChild(title);
   if (layer === 1) {
     const figure = document.createElement("div");
@@ -401,8 +432,8 @@ async function showWeights() {
       const row = document.createElement("div");
       row.className = "weight-bar";
       const share = (100 * Math.min(1, Math.abs(value) / (w.scale || 1))).toFixed(1) + "%";
-      row.innerHTML = `<span class="index">${i}</span><span class="neg"><div style="width:${value < 0 ? share : 0}"></div></span>` +
-        `<span class="pos"><div style="width:${value > 0 ? share : 0}"></div></span><span class="number">${value.toFixed(2)}</span>`;
+      row.append(span("index", String(i)), barHalf("neg", value < 0 ? share : "0"),
+        barHalf("pos", value > 0 ? share : "0"), span("number", value.toFixed(2)));
       bars.appendChild(row);
     });
     box.appendChild(bars);
@@ -413,7 +444,7 @@ async function showWeights() {
 function legend(box, text) {
   const p = document.createElement("p");
   p.className = "legend";
-  p.innerHTML = `<b class="g">green</b> positive, <b class="r">red</b> negative; ${text}`;
+  p.append(bold("green", "g"), " positive, ", bold("red", "r"), ` negative; ${text}`);
   box.appendChild(p);
 }
 
@@ -447,8 +478,8 @@ async function showTest(position) {
     const when = state.model.training ? ` after epoch ${t.listed_after_epoch}` : "";
     const where = t.position < t.mistakes ? `mistake ${t.position + 1} of ${t.mistakes}${when}` :
       `${t.position + 1 - t.mistakes} of the ${t.count - t.mistakes} it got right${when}`;
-    $("test-info").innerHTML = `Test image <b>#${t.index}</b> of ${t.data} (${where}): label <b>${t.label}</b>, ` +
-      `the network says <b>${t.answer}</b>.`;
+    $("test-info").replaceChildren("Test image ", bold(`#${t.index}`), ` of ${t.data} (${where}): label `,
+      bold(String(t.label)), ", the network says ", bold(String(t.answer)), ".");
     showAnswer(t, t.right ? `Right: the label is ${t.label}.` : `Wrong: the label is ${t.label}.`,
       t.right ? "right" : "wrong");
   } catch (_) {
@@ -472,14 +503,18 @@ function drawCurve(accuracy, epochs) {
   const [w, h, left, bottom, top, right] = [400, 180, 36, 24, 10, 12];
   const x = (e) => left + (w - left - right) * e / Math.max(1, epochs);
   const y = (a) => top + (h - top - bottom) * (1 - a);
-  let parts = [`<line class="axis" x1="${left}" y1="${y(0)}" x2="${w - right}" y2="${y(0)}"/>`,
-    `<line class="axis" x1="${left}" y1="${y(0)}" x2="${left}" y2="${y(1)}"/>`];
-  for (const a of [0, 0.5, 1]) parts.push(`<text x="4" y="${y(a) + 4}">${100 * a}%</text>`);
-  parts.push(`<text x="${w - right - 90}" y="${h - 6}">epoch (of ${epochs})</text>`);
+  const parts = [svgElement("line", { class: "axis", x1: left, y1: y(0), x2: w - right, y2: y(0) }),
+    svgElement("line", { class: "axis", x1: left, y1: y(0), x2: left, y2: y(1) })];
+  for (const a of [0, 0.5, 1]) parts.push(svgElement("text", { x: 4, y: y(a) + 4 }, `${100 * a}%`));
+  parts.push(svgElement("text", { x: w - right - 90, y: h - 6 }, `epoch (of ${epochs})`));
   const points = accuracy.map((a, e) => `${x(e).toFixed(1)},${y(a).toFixed(1)}`);
-  if (points.length > 1) parts.push(`<polyline class="line" points="${points.join(" ")}"/>`);
-  accuracy.forEach((a, e) => parts.push(`<circle class="dot" cx="${x(e)}" cy="${y(a)}" r="3"><title>epoch ${e}: ${(100 * a).toFixed(2)}%</title></circle>`));
-  svg.innerHTML = parts.join("");
+  if (points.length > 1) parts.push(svgElement("polyline", { class: "line", points: points.join(" ") }));
+  accuracy.forEach((a, e) => {
+    const dot = svgElement("circle", { class: "dot", cx: x(e), cy: y(a), r: 3 });
+    dot.appendChild(svgElement("title", {}, `epoch ${e}: ${(100 * a).toFixed(2)}%`));
+    parts.push(dot);
+  });
+  svg.replaceChildren(...parts);
 }
 
 async function drawGallery() {
