@@ -6,6 +6,7 @@ the other backends. A backend module provides:
 
     unavailable_reason() -> str | None    why it cannot run here (None: it can)
     note() -> str                         optional: a remark shown when it is available (e.g. "simulated")
+    simulated() -> bool                   optional: True when it runs on a simulator (right, too slow to time)
     create() -> Backend                   the backend object (see `base.Backend`)
 
 The registry is also the ladder, in order: each entry says what its rung changes, the rung it builds on, and the
@@ -21,7 +22,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
-from neuro.costs import COSTS
+from neuro.sizes import CLASSIC, WIDE
 from neuro.support.errors import NeuroError
 
 from . import loader
@@ -31,8 +32,6 @@ DEFAULT_BACKEND = "numpy"
 ENV_VAR = "NEURO_BACKEND"
 
 
-CLASSIC = (784, 16, 16, 10)
-WIDE = (784, 1024, 1024, 10)
 
 
 @dataclass(frozen=True)
@@ -57,10 +56,6 @@ class BackendInfo:
     change: str
     builds_on: str | None
     case: RungCase = RungCase()
-
-    @property
-    def summary(self) -> str:
-        return self.change
 
 
 REGISTRY: dict[str, BackendInfo] = {
@@ -104,12 +99,19 @@ ALIASES: dict[str, BackendInfo] = {
 
 @dataclass(frozen=True)
 class BackendStatus:
-    """Whether a backend runs here, and why not (or a remark such as "simulated" when it does)."""
+    """Whether a backend runs here, and why not (or a remark such as "simulated" when it does); `simulated` when it
+    runs on a simulator (Numba's CUDA simulator without a GPU): right, but far too slow to time."""
 
     name: str
     available: bool
     reason: str
-    summary: str
+    change: str
+    simulated: bool = False
+
+
+def _simulated(module) -> bool:
+    """Does this available backend's module say it runs on a simulator (its optional `simulated()`)?"""
+    return bool(module.simulated()) if hasattr(module, "simulated") else False
 
 
 def _info(name: str) -> BackendInfo:
@@ -146,21 +148,23 @@ def _check_known(name: str) -> None:
 def backend_status(name: str) -> BackendStatus:
     """Probe one backend: import its module and ask it whether it can run here."""
     _check_known(name)
-    summary = _info(name).summary
+    change = _info(name).change
     if name not in REGISTRY and name not in ALIASES:  # (its errors are NeuroErrors naming the file)
         rung = _loaded(name)
         reason = loader.reason(rung)
-        note = rung.rung.note() if reason is None and hasattr(rung.rung, "note") else ""
-        return BackendStatus(name, reason is None, reason or note, summary)
+        if reason is not None:
+            return BackendStatus(name, False, reason, change)
+        note = rung.rung.note() if hasattr(rung.rung, "note") else ""
+        return BackendStatus(name, True, note, change, _simulated(rung.rung))
     try:
         module = _module(name)
         reason = module.unavailable_reason()
     except ImportError as error:  # an optional package is missing or broken
-        return BackendStatus(name, False, f"cannot import it: {error}", summary)
+        return BackendStatus(name, False, f"cannot import it: {error}", change)
     if reason is not None:
-        return BackendStatus(name, False, reason, summary)
+        return BackendStatus(name, False, reason, change)
     note = module.note() if hasattr(module, "note") else ""
-    return BackendStatus(name, True, note, summary)
+    return BackendStatus(name, True, note, change, _simulated(module))
 
 
 def list_backends() -> list[BackendStatus]:
@@ -193,7 +197,6 @@ def get_backend(name: str | None = None) -> Backend:
 
 __all__ = [
     "ALIASES",
-    "COSTS",
     "Backend",
     "BackendInfo",
     "BackendStatus",

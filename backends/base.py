@@ -72,12 +72,12 @@ class Backend(Protocol):
         """Run on this many CPU threads from now on, or a NeuroError if the backend cannot."""
         ...
 
-    paths: tuple[str, ...]
+    ways: tuple[str, ...]
     """The ways this backend may run a stretch of steps, which it chooses between by itself (one thread or a team
     of threads, compiled loops or BLAS); most backends have one. The agreement tests force each in turn."""
 
-    def force_path(self, path: str | None) -> None:
-        """Run every stretch of steps `path`'s way from now on (None: choose again), or a NeuroError."""
+    def force_way(self, way: str | None) -> None:
+        """Run every stretch of steps `way`'s way from now on (None: choose again), or a NeuroError."""
         ...
 
     def launches(self, sizes: tuple[int, ...], batch_size: int, dtype: str, steps: int) -> int:
@@ -145,15 +145,15 @@ class StepByStep:
     name = "?"
     compiles = False
     threads = max_threads = 1
-    paths = ("steps",)
+    ways = ("steps",)
 
     def set_threads(self, threads: int) -> None:
         if threads != 1:
             raise NeuroError(f"the {self.name} backend does not run on several threads; it cannot use {threads}")
 
-    def force_path(self, path: str | None) -> None:
-        if path not in (None, *self.paths):
-            raise NeuroError(f"the {self.name} backend runs its steps one way only, not {path!r}")
+    def force_way(self, way: str | None) -> None:
+        if way not in (None, *self.ways):
+            raise NeuroError(f"the {self.name} backend runs its steps one way only, not {way!r}")
 
     def launches(self, sizes, batch_size, dtype, steps) -> int:
         return 0

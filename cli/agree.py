@@ -6,7 +6,7 @@ import click
 
 from neuro.backends import available_backends, get_backend
 from neuro.costs import COSTS
-from neuro.measure.agreement import check_every_path, random_case
+from neuro.measure.agreement import check_every_way, random_case
 from neuro.support.memory import check_fits_in_memory, estimate_training
 
 from .common import emit_json, finite, json_option, parse_sizes
@@ -57,7 +57,7 @@ def agree(layers, batch_size, steps, weight_scale, cost, names, seed, as_json):
         for dtype in backend.dtypes:
             case = random_case(sizes, batch_size, seed=seed, weight_scale=weight_scale, cost=cost,
                                dtype=dtype, steps=steps)
-            results.extend(check_every_path(name, case))
+            results.extend(check_every_way(name, case))
     ok = all(c.ok for c in results)
     if as_json:
         emit_json({

@@ -28,7 +28,7 @@ def backends(as_json: bool) -> None:
         mark = "yes" if s.available else "no "
         default_mark = " (default)" if s.name == default else ""
         remark = f" [{s.reason}]" if s.reason else ""
-        click.echo(f"{s.name:<{width}}  {mark}  {s.summary}{default_mark}{remark}")
+        click.echo(f"{s.name:<{width}}  {mark}  {s.change}{default_mark}{remark}")
     _check_default(default)
 
 

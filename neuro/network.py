@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from neuro.backends import Backend, get_backend
-from neuro.sizes import check_sizes, parameter_count
+from neuro.sizes import check_sizes, parameter_count, sizes_of
 from neuro.support.errors import NeuroError
 
 DTYPES = ("float64", "float32")
@@ -70,7 +70,7 @@ class Network:
         dtype: str = "float64",
     ) -> Network:
         """A network with the given weights and biases (host arrays), e.g. loaded from a file."""
-        sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
+        sizes = list(sizes_of(weights))
         network = cls.__new__(cls)
         network._setup(check_sizes(sizes), backend, dtype, list(weights), list(biases))
         return network

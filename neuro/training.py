@@ -166,7 +166,7 @@ def compile_backend(network: Network, data: Dataset, batch_size: int, cost: str)
 
     Numba and CUDA compile a function on its first call, for seconds (or load it from Numba's disk cache, in
     well under one). Done here, on a copy of the network and a few images, the first epoch's time and samples/s
-    measure training, not compiling. Every way the backend may run its steps (`paths`: one thread or a team,
+    measure training, not compiling. Every way the backend may run its steps (`ways`: one thread or a team,
     compiled loops or BLAS) is called once, and the forward pass that evaluation uses; the network's own
     parameters are not touched.
     """
@@ -178,11 +178,11 @@ def compile_backend(network: Network, data: Dataset, batch_size: int, cost: str)
     y = copy.to_backend(one_hot(data.train_labels[:n], network.sizes[-1]))
     order = backend.to_backend(np.arange(n), "int64")
     try:
-        for path in backend.paths:
-            backend.force_path(path)
+        for way in backend.ways:
+            backend.force_way(way)
             backend.train_steps(copy.weights, copy.biases, x, y, order, 0, n, batch_size, 0.1, cost)
     finally:
-        backend.force_path(None)
+        backend.force_way(None)
     backend.forward(copy.weights, copy.biases, x)
     backend.synchronize()
     return time.perf_counter() - started

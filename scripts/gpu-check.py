@@ -106,7 +106,7 @@ def measure_backend(row: Row, seconds: float, dry_run: bool) -> None:
     if not status.available:
         row.note = f"not run: {status.reason}"
         return
-    if "simulat" in status.reason and not dry_run:
+    if status.simulated and not dry_run:
         row.note = "not run: the simulator, not a GPU"
         return
     backend = get_backend(row.name)
@@ -117,8 +117,8 @@ def measure_backend(row: Row, seconds: float, dry_run: bool) -> None:
     launches = backend.launches(tuple(row.layers), row.batch_size, row.dtype, steps)
     row.launches_per_step = launches / steps if row.kind == "cuda" else None
     notes = [] if result.validated else ["DISAGREES with the reference: the number means nothing"]
-    if hasattr(backend, "path_for"):  # cuda-fused: fused, or cuda-tiled's kernels for a network too large
-        notes.append(f"path: {backend.path_for(tuple(row.layers), row.batch_size, row.dtype)}")
+    if hasattr(backend, "way_for"):  # cuda-fused: fused, or cuda-tiled's kernels for a network too large
+        notes.append(f"way: {backend.way_for(tuple(row.layers), row.batch_size, row.dtype)}")
     if backend.threads > 1:
         notes.append(f"{backend.threads} CPU threads")
     row.note = "; ".join(notes)

@@ -1,5 +1,5 @@
 """The backends the generic tests run on: every registered one, each with the dtypes it supports (and the ways it
-may run its steps, `Backend.paths`).
+may run its steps, `Backend.ways`).
 
 A backend that cannot run here is reported as skipped with its reason (e.g. numba-cuda not installed); in CI
 every backend runs (CUDA on the simulator), and tests/test_registry.py fails if one does not.
@@ -37,21 +37,21 @@ def backend_dtype_params():
     return params
 
 
-def backend_dtype_path_params():
-    """pytest params: (backend, dtype, path) for every registered backend, dtype and way of running its steps
-    (but those in TESTED_AS); path is None for a backend with one way only."""
+def backend_dtype_way_params():
+    """pytest params: (backend, dtype, way) for every registered backend, dtype and way of running its steps
+    (but those in TESTED_AS); way is None for a backend with one way only."""
     params = []
     for name in REGISTRY:
         if not backend_status(name).available:
             params.append(_unavailable(name, "float64", None))
             continue
         backend = get_backend(name)
-        paths = backend.paths if len(backend.paths) > 1 else (None,)
-        params.extend(pytest.param(name, dtype, path, id=f"{name}-{dtype}" + (f"-{path}" if path else ""))
-                      for dtype in backend.dtypes for path in paths if (name, path) not in TESTED_AS)
+        ways = backend.ways if len(backend.ways) > 1 else (None,)
+        params.extend(pytest.param(name, dtype, way, id=f"{name}-{dtype}" + (f"-{way}" if way else ""))
+                      for dtype in backend.dtypes for way in ways if (name, way) not in TESTED_AS)
     return params
 
 
 def is_simulated(name: str) -> bool:
     """True for a backend that runs on a (slow) simulator: the property tests draw smaller cases for it."""
-    return "simulat" in backend_status(name).reason
+    return backend_status(name).simulated

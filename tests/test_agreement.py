@@ -9,7 +9,7 @@ lie within the rounding-error bound that neuro.measure.agreement computes for th
 
 import numpy as np
 import pytest
-from backends_under_test import backend_dtype_params, backend_dtype_path_params, is_simulated
+from backends_under_test import backend_dtype_params, backend_dtype_way_params, is_simulated
 from hypothesis import HealthCheck, given, settings
 
 from neuro.backends import get_backend
@@ -26,16 +26,16 @@ def assert_agrees(name, case):
 
 @pytest.fixture
 def forced(request):
-    """The backend of the test, made to run every stretch of steps the test's way (`Backend.force_path`)."""
-    name, path = request.getfixturevalue("name"), request.getfixturevalue("path")
+    """The backend of the test, made to run every stretch of steps the test's way (`Backend.force_way`)."""
+    name, way = request.getfixturevalue("name"), request.getfixturevalue("way")
     backend = get_backend(name)
-    backend.force_path(path)
+    backend.force_way(way)
     yield backend
-    backend.force_path(None)
+    backend.force_way(None)
 
 
-@pytest.mark.parametrize(("name", "dtype", "path"), backend_dtype_path_params())
-def test_backend_agrees_with_reference_on_random_networks(name, dtype, path, forced):
+@pytest.mark.parametrize(("name", "dtype", "way"), backend_dtype_way_params())
+def test_backend_agrees_with_reference_on_random_networks(name, dtype, way, forced):
     simulated = is_simulated(name)
     small = simulated or name == "python"
     examples = examples_for(simulated, slow=name == "python")
@@ -44,7 +44,7 @@ def test_backend_agrees_with_reference_on_random_networks(name, dtype, path, for
     @given(case=cases(dtype, small))
     def check(case):
         failures = [c for c in compare(name, case, run(forced, case), *reference(case)) if not c.ok]
-        assert not failures, f"{name} ({path or 'one way'}) disagrees with the reference on {case.sizes}: {failures}"
+        assert not failures, f"{name} ({way or 'one way'}) disagrees with the reference on {case.sizes}: {failures}"
 
     check()
 

@@ -107,7 +107,7 @@ def test_fused_kernel_runs_a_stretch_with_a_short_last_mini_batch(quadratic):
     biases = [rng.normal(size=m) for m in sizes[1:]]
     x, y, order = rng.random((n, sizes[0])), rng.random((n, sizes[-1])), rng.permutation(n)
     backend = FusedSteps()
-    backend.force_path("fused")
+    backend.force_way("fused")
     w, b = [backend.to_backend(a, "float64") for a in weights], [backend.to_backend(a, "float64") for a in biases]
     cost = "quadratic" if quadratic else "cross-entropy"
     backend.train_steps(w, b, backend.to_backend(x, "float64"), backend.to_backend(y, "float64"),
@@ -125,11 +125,11 @@ def test_fused_rung_runs_the_wide_network_as_cuda_tiled_does():
 
     backend = FusedSteps()
     classic, wide = (784, 16, 16, 10), (784, 1024, 1024, 10)
-    assert backend.path_for(classic, 10, "float32") == "fused" == backend.path_for(classic, 10, "float64")
+    assert backend.way_for(classic, 10, "float32") == "fused" == backend.way_for(classic, 10, "float64")
     assert backend.launches(classic, 10, "float32", 600) == 1
-    assert backend.path_for(wide, 256, "float32") == "tiled"
+    assert backend.way_for(wide, 256, "float32") == "tiled"
     assert backend.launches(wide, 256, "float32", 600) == 9 * 600
-    assert backend.path_for(classic, 1000, "float32") == "tiled"  # over 48 KB of activations, deltas and partial sums
+    assert backend.way_for(classic, 1000, "float32") == "tiled"  # over 48 KB of activations, deltas and partial sums
     assert choose(classic, 10, "float32") == "cuda-fused"
     assert choose(wide, 256, "float32") == choose(classic, 1000, "float32") == "cuda-register-blocked"
 
@@ -142,7 +142,7 @@ def test_fused_rung_falls_back_to_cuda_tiled_bit_for_bit():
 
     case = random_case([6, 3], batch=2, seed=2, steps=2)  # small: cuda-tiled is slow on the simulator
     fused = FusedSteps()
-    fused.force_path("tiled")
+    fused.force_way("tiled")
     tiled = run(get_backend("cuda-tiled"), case)
     fell_back = run(fused, case)
     for quantity, arrays in tiled.items():

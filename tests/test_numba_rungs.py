@@ -72,8 +72,8 @@ def test_a_stretch_of_steps_in_one_call_equals_one_call_per_step(name, dtype):
     backend = get_backend(name)
     case = random_case([33, 17, 5, 3], 10, seed=3, dtype=dtype, steps=3)
     order = case.order[:27]  # mini-batches of 10, 10 and a shorter last one of 7
-    for path in backend.paths:
-        backend.force_path(path)
+    for way in backend.ways:
+        backend.force_way(way)
         results = []
         for stretch in (True, False):
             w, b, x, y = state(backend, case, dtype)
@@ -83,19 +83,19 @@ def test_a_stretch_of_steps_in_one_call_equals_one_call_per_step(name, dtype):
                 for first in range(0, len(order), 10):
                     backend.train_step(w, b, x, y, order, first, min(first + 10, len(order)), 3.0, "quadratic")
             results.append(w + b)
-        backend.force_path(None)
+        backend.force_way(None)
         for got, expected in zip(*results, strict=True):
-            np.testing.assert_array_equal(got, expected, err_msg=f"{name}, {path}")
+            np.testing.assert_array_equal(got, expected, err_msg=f"{name}, {way}")
 
 
 def train_each_way(backend, case, dtype, order, batch, ways):
     results = []
     for way in ways:
-        backend.force_path(way)
+        backend.force_way(way)
         w, b, x, y = state(backend, case, dtype)
         backend.train_steps(w, b, x, y, order, 0, len(order), batch, 3.0, "cross-entropy")
         results.append(w + b)
-    backend.force_path(None)
+    backend.force_way(None)
     return results
 
 
@@ -143,7 +143,7 @@ def test_a_team_that_stops_half_way_leaves_the_rest_to_one_thread_with_the_same_
 
 
 def test_the_backend_keeps_whichever_way_trained_faster_and_times_the_other_again_later():
-    ways = ops_numba_team.Ways()
+    ways = ops_numba_team.WayTimings()
     team, serial = ops_numba_team.TEAM, ops_numba_team.SERIAL
     assert ways.next(now=0.0) == team
     ways.record(team, 1000, 100.0, now=0.5)  # (a first call, which may have compiled: not counted)
@@ -287,8 +287,8 @@ def test_a_second_process_loads_the_compiled_steps_from_disk_instead_of_compilin
         b = [rng.standard_normal(o) for o in sizes[1:]]
         x, y = rng.random((600, 784)), rng.random((600, 10))
         backend = get_backend("numba-team")
-        for path in backend.paths:
-            backend.force_path(path)
+        for way in backend.ways:
+            backend.force_way(way)
             backend.train_steps(w, b, x, y, np.arange(600), 0, 600, 10, 3.0, "quadratic")
         for kernel in (train_steps, steps_team):
             print(sum(kernel.stats.cache_hits.values()), sum(kernel.stats.cache_misses.values()))

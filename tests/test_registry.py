@@ -64,10 +64,10 @@ def test_cuda_is_an_alias_listed_by_neuro_backends_but_no_rung_of_its_own():
     assert "cuda" in ALIASES and "cuda" not in REGISTRY  # so the agreement tests do not test it twice
     assert "cuda" not in available_backends()  # nor do `neuro bench` and `neuro agree` by default
     listed = {status.name: status for status in list_backends()}
-    assert "alias" in listed["cuda"].summary
+    assert "alias" in listed["cuda"].change
     assert {"cuda-naive", "cuda-tiled", "cuda-fused", "cuda-register-blocked"} <= set(REGISTRY)
     if listed["cuda"].available:
-        assert get_backend("cuda").paths == ("cuda-fused", "cuda-register-blocked")
+        assert get_backend("cuda").ways == ("cuda-fused", "cuda-register-blocked")
 
 
 def test_every_cuda_rung_builds_on_the_rung_the_gpu_ladder_names():

@@ -25,10 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuro.sizes import sizes_of
+
 from ..ops_numpy import sigmoid
 from . import ops_numba_team as previous
 
-BLAS = "BLAS"
+BLAS = "blas"
 
 BLAS_WORK = 2_000_000
 BLAS_BATCH = 16
@@ -51,7 +53,7 @@ class Workspace:
     @classmethod
     def create(cls, weights: list[np.ndarray], m: int) -> Workspace:
         dtype = weights[0].dtype
-        sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
+        sizes = list(sizes_of(weights))
         return cls(x=np.empty((m, sizes[0]), dtype), y=np.empty((m, sizes[-1]), dtype),
                    activations=[np.empty((m, n), dtype) for n in sizes[1:]],
                    deltas=[np.empty((m, n), dtype) for n in sizes[1:]],
@@ -120,7 +122,7 @@ def train_steps(weights, biases, x, y, order, start, stop, batch_size, eta, cost
 class NumbaBackend(previous.TeamBackend):
     """numba-team's compiled loops for small steps, BLAS for large ones."""
 
-    paths = (*previous.TeamBackend.paths, BLAS)
+    ways = (*previous.TeamBackend.ways, BLAS)
 
     def __init__(self, name: str, rung) -> None:
         super().__init__(name, rung)

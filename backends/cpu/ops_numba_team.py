@@ -11,7 +11,7 @@ What changed from `numba-tiles`:
 * The team watches itself. A member that has lost its core to another program would keep the others
   spinning at every barrier: a barrier's patience stops the team, and one thread finishes the stretch. And
   on a machine where the cores pass data to each other slowly, or are busy with other work, a team can train
-  slower than one thread: the backend times both ways now and then and keeps the faster (`Ways`).
+  slower than one thread: the backend times both ways now and then and keeps the faster (`WayTimings`).
 
 Why it is faster: two cores do the arithmetic of the first layer, most of a step, in half the time each; and
 memory is read while the core computes instead of while it waits.
@@ -49,7 +49,7 @@ from .ops_numba_tiles import (
 )
 from .spin_barrier import Team, barrier, prefetch
 
-SERIAL, TEAM = "one thread", "team"
+SERIAL, TEAM = "one-thread", "team"
 
 TEAM_WORK = 50_000
 TEAM_CALL_WORK = 5_000_000
@@ -65,7 +65,7 @@ millisecond or so) plus PATIENCE_SPINS_PER_WORK per multiply-add of a step, befo
 healthy team the members meet within microseconds."""
 
 FIRST_RECHECK, LAST_RECHECK = 0.5, 8.0
-"""Seconds between timings of the way that lost (see `Ways`): doubled each time it loses again, up to LAST."""
+"""Seconds between timings of the way that lost (see `WayTimings`): doubled each time it loses again, up to LAST."""
 
 
 @njit(cache=True)
@@ -170,7 +170,7 @@ inherit(previous, globals())
 
 
 @dataclass
-class Ways:
+class WayTimings:
     """How fast each way of running a stretch of steps (SERIAL, TEAM) trained when last timed, and which to take.
 
     Each way is timed first (its very first call is not counted: it may have compiled, or loaded its machine code
@@ -215,13 +215,13 @@ class Ways:
 class TeamBackend(previous.CompiledLoops):
     """The compiled loops of the rungs before, on one thread or on a team of threads, whichever trains faster."""
 
-    paths = (SERIAL, TEAM)
+    ways = (SERIAL, TEAM)
 
     def __init__(self, name: str, rung) -> None:
         super().__init__(name, rung)
         self.threads = numba.config.NUMBA_NUM_THREADS
         self._team = Team()
-        self._timings: dict[tuple, Ways] = {}
+        self._timings: dict[tuple, WayTimings] = {}
         self._forced: str | None = None
 
     def __repr__(self) -> str:
@@ -237,10 +237,10 @@ class TeamBackend(previous.CompiledLoops):
                              f"(NUMBA_NUM_THREADS), not {threads}")
         self.threads = threads
 
-    def force_path(self, path: str | None) -> None:
-        if path not in (None, *self.paths):
-            raise NeuroError(f"the {self.name} backend runs steps {' or '.join(self.paths)}, not {path!r}")
-        self._forced = path
+    def force_way(self, way: str | None) -> None:
+        if way not in (None, *self.ways):
+            raise NeuroError(f"the {self.name} backend runs steps {' or '.join(self.ways)}, not {way!r}")
+        self._forced = way
 
     def team_size(self, weights) -> int:
         """The members of a team: `threads`, but no more than the cores this process may run on (a member waiting
@@ -249,7 +249,7 @@ class TeamBackend(previous.CompiledLoops):
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         return max(1, min(self.threads, cores, weights[0].shape[0] // 4))
 
-    def _ways(self, weights, m: int, samples: int) -> Ways | None:
+    def _ways(self, weights, m: int, samples: int) -> WayTimings | None:
         """The timings that choose between one thread and a team for calls of `samples` samples in steps of m; None
         where a team is out of the question (one core, or too little work to wake one)."""
         per_sample = sum(w.size for w in weights)
@@ -257,7 +257,7 @@ class TeamBackend(previous.CompiledLoops):
             return None
         # (calls of one length only are compared: a call pays for waking the team, which a long one hides)
         key = (tuple(w.shape for w in weights), weights[0].dtype.name, m, samples, self.threads)
-        return self._timings.setdefault(key, Ways())
+        return self._timings.setdefault(key, WayTimings())
 
     def train_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost):
         m = min(batch_size, stop - start)

@@ -53,6 +53,8 @@ from functools import cache
 
 from numba import cuda
 
+from neuro.sizes import CLASSIC
+
 from .cuda_naive_kernels import output_delta, sigmoid
 
 THREADS = 256
@@ -200,11 +202,11 @@ def fused_kernel(numbers: int):
     return train_stretch
 
 
-CLASSIC_SIZES, CLASSIC_BATCH = (784, 16, 16, 10), 10
+CLASSIC_BATCH = 10
 """The size the PTX test compiles: the classic network at batch 10."""
 
 
-KERNELS = {"train_stretch": fused_kernel(shared_numbers(CLASSIC_SIZES, CLASSIC_BATCH))}
+KERNELS = {"train_stretch": fused_kernel(shared_numbers(CLASSIC, CLASSIC_BATCH))}
 """The kernels the PTX test compiles: the fused kernel sized for the classic network at batch 10 (nothing is
 compiled until it is launched or compiled to PTX)."""
 
@@ -213,7 +215,7 @@ def ptx_signatures(dtype: str) -> dict[str, tuple]:
     """The fused kernel's argument types for the classic network (three weight layers) in `dtype`."""
     types = cuda.types
     real = getattr(types, dtype)
-    layers = len(CLASSIC_SIZES) - 1
+    layers = len(CLASSIC) - 1
     weights, biases = types.UniTuple(real[:, ::1], layers), types.UniTuple(real[::1], layers)
     integer = types.int64
     return {"train_stretch": (weights, biases, real[:, ::1], real[:, ::1], integer[::1], integer, integer, integer,

@@ -9,7 +9,7 @@ The rule follows what each rung is for; whether it picks the faster rung in ever
 table to show (docs/gpu.md).
 
 The alias is not registered as a rung (`neuro.backends.ALIASES`), so the agreement tests do not test the same
-kernels twice; `paths` are the two rungs it chooses between, so that `neuro agree --backends cuda` checks both.
+kernels twice; `ways` are the two rungs it chooses between, so that `neuro agree --backends cuda` checks both.
 """
 
 from __future__ import annotations
@@ -18,17 +18,17 @@ from typing import Any
 
 import numpy as np
 
+from neuro.sizes import sizes_of
 from neuro.support.errors import NeuroError
 
 from ..base import StepByStep
 from . import ops_cuda_fused, ops_cuda_register_blocked
-from .device import note, unavailable_reason
+from .device import note, simulated, unavailable_reason
 from .ops_cuda_fused import fused_takes
-from .ops_cuda_naive import layer_sizes
 
 FUSED, BLOCKED = "cuda-fused", "cuda-register-blocked"
 
-__all__ = ["CudaAlias", "choose", "create", "note", "unavailable_reason"]
+__all__ = ["CudaAlias", "choose", "create", "note", "simulated", "unavailable_reason"]
 
 
 def choose(sizes: tuple[int, ...], batch_size: int, dtype: str) -> str:
@@ -42,7 +42,7 @@ class CudaAlias(StepByStep):
     name = "cuda"
     dtypes = ("float64", "float32")
     compiles = True
-    paths = (FUSED, BLOCKED)
+    ways = (FUSED, BLOCKED)
 
     def __init__(self) -> None:
         self._rungs = {FUSED: ops_cuda_fused.create(), BLOCKED: ops_cuda_register_blocked.create()}
@@ -51,10 +51,10 @@ class CudaAlias(StepByStep):
     def __repr__(self) -> str:
         return "CudaAlias(cuda-fused or cuda-register-blocked)"
 
-    def force_path(self, path: str | None) -> None:
-        if path not in (None, *self.paths):
-            raise NeuroError(f"the cuda alias chooses between {' and '.join(self.paths)}, not {path!r}")
-        self._forced = path
+    def force_way(self, way: str | None) -> None:
+        if way not in (None, *self.ways):
+            raise NeuroError(f"the cuda alias chooses between {' and '.join(self.ways)}, not {way!r}")
+        self._forced = way
 
     def rung_for(self, sizes: tuple[int, ...], batch_size: int, dtype: str) -> Any:
         return self._rungs[self._forced or choose(tuple(sizes), batch_size, dtype)]
@@ -75,11 +75,11 @@ class CudaAlias(StepByStep):
         return self._rungs[BLOCKED].gradient(weights, biases, x, y, order, start, stop, cost)
 
     def train_step(self, weights, biases, x, y, order, start, stop, eta, cost):
-        rung = self.rung_for(layer_sizes(weights), stop - start, weights[0].dtype.name)
+        rung = self.rung_for(sizes_of(weights), stop - start, weights[0].dtype.name)
         rung.train_step(weights, biases, x, y, order, start, stop, eta, cost)
 
     def train_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost):
-        rung = self.rung_for(layer_sizes(weights), batch_size, weights[0].dtype.name)
+        rung = self.rung_for(sizes_of(weights), batch_size, weights[0].dtype.name)
         rung.train_steps(weights, biases, x, y, order, start, stop, batch_size, eta, cost)
 
     def synchronize(self) -> None:

@@ -9,7 +9,7 @@ pays while the network and the batch are small.
 
 The rule (`fused_takes`): a stretch runs fused when the mini-batch's activations, deltas and partial sums fit in
 one block's 48 KB of shared memory and the network has at most FUSED_MAX_PARAMETERS parameters; otherwise it
-runs on cuda-tiled's kernels, launch by launch (`paths`: "fused" and "tiled"). The classic network at batch 10
+runs on cuda-tiled's kernels, launch by launch (`ways`: "fused" and "tiled"). The classic network at batch 10
 takes 6,144 numbers of shared memory (24 KB in float32, just 48 KB in float64) and has 13,002 parameters. The
 parameter limit is a stated choice, not yet a measurement: where one block stops paying is for the GPU check's
 table to show.
@@ -22,22 +22,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuro.sizes import parameter_count, sizes_of
 from neuro.support.errors import NeuroError
 
 from . import cuda_tiled_kernels
 from .cuda_fused_kernels import SHARED_BYTES, SIMULATED_THREADS, THREADS, fused_kernel, shared_numbers
 from .device import note, simulated, unavailable_reason
-from .ops_cuda_naive import CudaSteps, layer_sizes
+from .ops_cuda_naive import CudaSteps
 
 FUSED_MAX_PARAMETERS = 65_536
 """The largest network (weights and biases) the fused kernel takes; the classic network has 13,002."""
 
-__all__ = ["FUSED_MAX_PARAMETERS", "FusedSteps", "create", "fused_takes", "note", "unavailable_reason"]
-
-
-def parameters(sizes: tuple[int, ...]) -> int:
-    """The weights and biases of a network of these layer sizes."""
-    return sum((n_prev + 1) * n for n_prev, n in zip(sizes, sizes[1:]))
+__all__ = ["FUSED_MAX_PARAMETERS", "FusedSteps", "create", "fused_takes", "note", "simulated", "unavailable_reason"]
 
 
 def fits_in_shared_memory(sizes: tuple[int, ...], batch_size: int, dtype: str) -> bool:
@@ -47,24 +43,24 @@ def fits_in_shared_memory(sizes: tuple[int, ...], batch_size: int, dtype: str) -
 
 def fused_takes(sizes: tuple[int, ...], batch_size: int, dtype: str) -> bool:
     """Does a stretch of this network and batch size run in the one-block kernel (the module docstring's rule)?"""
-    return fits_in_shared_memory(sizes, batch_size, dtype) and parameters(tuple(sizes)) <= FUSED_MAX_PARAMETERS
+    return fits_in_shared_memory(sizes, batch_size, dtype) and parameter_count(sizes) <= FUSED_MAX_PARAMETERS
 
 
 class FusedSteps(CudaSteps):
     """cuda-tiled's launches, with `train_steps` fused into one launch where `fused_takes` says so."""
 
-    paths = ("fused", "tiled")
+    ways = ("fused", "tiled")
 
     def __init__(self, name: str = "cuda-fused") -> None:
         super().__init__(name, cuda_tiled_kernels)
         self._forced: str | None = None
 
-    def force_path(self, path: str | None) -> None:
-        if path not in (None, *self.paths):
-            raise NeuroError(f"the {self.name} backend runs its steps fused or tiled, not {path!r}")
-        self._forced = path
+    def force_way(self, way: str | None) -> None:
+        if way not in (None, *self.ways):
+            raise NeuroError(f"the {self.name} backend runs its steps fused or tiled, not {way!r}")
+        self._forced = way
 
-    def path_for(self, sizes: tuple[int, ...], batch_size: int, dtype: str) -> str:
+    def way_for(self, sizes: tuple[int, ...], batch_size: int, dtype: str) -> str:
         """The way a stretch of this network and batch size runs: the rule's (`fused_takes`); forced to "fused",
         fused wherever the activations, deltas and partial sums fit in shared memory (the parameter limit is a
         choice of speed, not of correctness), tiled beyond; forced to "tiled", tiled."""
@@ -76,12 +72,12 @@ class FusedSteps(CudaSteps):
 
     def launches(self, sizes: tuple[int, ...], batch_size: int, dtype: str, steps: int) -> int:
         """One per stretch where it runs fused; else cuda-tiled's 3L per step."""
-        if self.path_for(tuple(sizes), batch_size, dtype) == "fused":
+        if self.way_for(tuple(sizes), batch_size, dtype) == "fused":
             return 1
         return super().launches(sizes, batch_size, dtype, steps)
 
     def train_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost) -> None:
-        if self.path_for(layer_sizes(weights), batch_size, weights[0].dtype.name) == "fused":
+        if self.way_for(sizes_of(weights), batch_size, weights[0].dtype.name) == "fused":
             self._fused_steps(weights, biases, x, y, order, start, stop, batch_size, eta, cost)
             return
         for first in range(start, stop, batch_size):  # cuda-tiled's way: 3L launches per step
@@ -92,7 +88,7 @@ class FusedSteps(CudaSteps):
 
     def _fused_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost) -> None:
         """The stretch in one launch of the one-block kernel."""
-        sizes, dtype = layer_sizes(weights), weights[0].dtype
+        sizes, dtype = sizes_of(weights), weights[0].dtype
         kernel = fused_kernel(shared_numbers(sizes, batch_size))
         threads = SIMULATED_THREADS if simulated() else THREADS
         # eta in the parameters' dtype: a Python float would make the float32 kernel compute in float64

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from neuro.sizes import sizes_of
 from neuro.support.errors import NeuroError
 
 from ..base import StepByStep
@@ -44,7 +45,7 @@ from .device import note, quiet_low_occupancy_warnings, simulated, unavailable_r
 WORKSPACES_KEPT = 8
 """Work-buffer sets kept per backend (one per layer sizes, batch size and dtype); the oldest is dropped."""
 
-__all__ = ["CudaSteps", "Workspace", "create", "note", "unavailable_reason"]
+__all__ = ["CudaSteps", "Workspace", "create", "note", "simulated", "unavailable_reason"]
 
 
 @dataclass
@@ -57,11 +58,6 @@ class Workspace:
     activations: list[Any]
     deltas: list[Any]
     y: Any
-
-
-def layer_sizes(weights: list[Any]) -> tuple[int, ...]:
-    """(n_0, n_1, ..., n_L) of a network, from its weight matrices."""
-    return (weights[0].shape[1], *(w.shape[0] for w in weights))
 
 
 class CudaSteps(StepByStep):
@@ -136,7 +132,7 @@ class CudaSteps(StepByStep):
         """Queue the forward and backward pass of the mini-batch order[start:stop]; returns the filled buffers."""
         kernels, grid = self._kernels, self._grid
         m = stop - start
-        sizes = layer_sizes(weights)
+        sizes = sizes_of(weights)
         work = self._workspace(sizes, m, weights[0].dtype)
         a, delta = work.activations, work.deltas
         last = len(weights) - 1

@@ -12,10 +12,10 @@ kernels' work is large; but the host's cost of those launches stays, so it bound
 from __future__ import annotations
 
 from . import cuda_register_blocked_kernels
-from .device import note, unavailable_reason
+from .device import note, simulated, unavailable_reason
 from .ops_cuda_naive import CudaSteps
 
-__all__ = ["create", "note", "unavailable_reason"]
+__all__ = ["create", "note", "simulated", "unavailable_reason"]
 
 
 def create() -> CudaSteps:

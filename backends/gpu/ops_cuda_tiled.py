@@ -11,10 +11,10 @@ long and the grid large: the wide network (its case). A step still launches 3L k
 from __future__ import annotations
 
 from . import cuda_tiled_kernels
-from .device import note, unavailable_reason
+from .device import note, simulated, unavailable_reason
 from .ops_cuda_naive import CudaSteps
 
-__all__ = ["create", "note", "unavailable_reason"]
+__all__ = ["create", "note", "simulated", "unavailable_reason"]
 
 
 def create() -> CudaSteps:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuro.backends import Backend, get_backend
+from neuro.sizes import sizes_of
 
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
 SAFETY = 2.0
@@ -55,7 +56,7 @@ class Case:
 
     @property
     def sizes(self) -> list[int]:
-        return [self.weights[0].shape[1]] + [w.shape[0] for w in self.weights]
+        return list(sizes_of(self.weights))
 
     def rounded(self) -> Case:
         """This case with every array rounded to `dtype` and held in float64: the reference's input."""
@@ -240,18 +241,19 @@ def check_backend(name: str, case: Case) -> list[Comparison]:
     return compare(name, case, run(get_backend(name), case), values, bounds)
 
 
-def check_every_path(name: str, case: Case) -> list[Comparison]:
-    """check_backend for each way the backend may run its steps (`Backend.paths`: one thread or a team, compiled
-    loops or BLAS), each forced in turn; the comparisons of a backend with several name their path, "numba (BLAS)"."""
+def check_every_way(name: str, case: Case) -> list[Comparison]:
+    """check_backend for each way the backend may run its steps (`Backend.ways`: one thread or a team, compiled
+    loops or BLAS), each forced in turn; the comparisons of a backend with several name their way, as in
+    "numba-blas (blas)"."""
     backend = get_backend(name)
-    if len(backend.paths) == 1:
+    if len(backend.ways) == 1:
         return check_backend(name, case)
     values, bounds = reference(case)
     comparisons = []
     try:
-        for path in backend.paths:
-            backend.force_path(path)
-            comparisons.extend(compare(f"{name} ({path})", case, run(backend, case), values, bounds))
+        for way in backend.ways:
+            backend.force_way(way)
+            comparisons.extend(compare(f"{name} ({way})", case, run(backend, case), values, bounds))
     finally:
-        backend.force_path(None)
+        backend.force_way(None)
     return comparisons

@@ -13,7 +13,7 @@ reference on a small case (a fast wrong answer is worth nothing), then measures 
   * time per epoch of 60,000 images, from the training throughput. Slow backends are measured on a bounded
     sample of steps and the epoch time is extrapolated, which the result says.
 
-Each measurement runs for about `seconds` (at least `MIN_CALLS` calls). The machine is shared and noisy:
+Each measurement runs for about `seconds` (at least one call). The machine is shared and noisy:
 compare backends as ratios measured in one run, never with numbers from another run.
 """
 
@@ -27,13 +27,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from neuro.backends import get_backend
-from neuro.measure.agreement import check_every_path, random_case
+from neuro.measure.agreement import check_every_way, random_case
 from neuro.network import initial_parameters
 from neuro.stretches import Stretches
 from neuro.support.memory import check_fits_in_memory, estimate_training
 
 EPOCH_IMAGES = 60_000
-MIN_CALLS = 1
 RESIDENT_IMAGES = {"python": 2_000}
 """Images kept resident per backend; the default is a whole epoch. Pure Python stores each pixel as a Python
 float object (32 bytes instead of 8), and at its speed only a few thousand are visited in a measurement."""
@@ -62,23 +61,21 @@ class BenchResult:
 
 def _rate(call: Callable[[], int], seconds: float, synchronize: Callable[[], None]) -> tuple[float, int]:
     """Samples per second of call() (which returns the samples it processed), repeated for ~seconds."""
-    samples = calls = 0
+    samples = 0
     started = time.perf_counter()
     while True:
         samples += call()
-        calls += 1
-        if calls >= MIN_CALLS:
-            synchronize()
-            elapsed = time.perf_counter() - started
-            if elapsed >= seconds:
-                return samples / elapsed, samples
+        synchronize()
+        elapsed = time.perf_counter() - started
+        if elapsed >= seconds:
+            return samples / elapsed, samples
 
 
 def validate(name: str, dtype: str, n_inputs: int, n_outputs: int) -> bool:
     """Does the backend agree with the reference on a small network of the benchmark's input/output shape, each
-    way it may run its steps (one thread or a team, compiled loops or BLAS: `Backend.paths`)?"""
+    way it may run its steps (one thread or a team, compiled loops or BLAS: `Backend.ways`)?"""
     case = random_case([n_inputs, 7, n_outputs], batch=3, seed=1, dtype=dtype, steps=2)
-    return all(c.ok for c in check_every_path(name, case))
+    return all(c.ok for c in check_every_way(name, case))
 
 
 def resident_images(name: str, batch_size: int) -> int:

@@ -5,7 +5,7 @@ The checks, in order (each a `Verdict`; the rung passes when every one does):
   1. storage: every dtype the rung claims comes back in that dtype (a float32 rung that quietly keeps float64
      would agree with the oracle and measure nothing);
   2. agreement: a fixed network and mini-batches, for each dtype it claims, each cost, and each way it may run
-     its steps (`Backend.paths`, each forced in turn): outputs, gradients and the parameters after several
+     its steps (`Backend.ways`, each forced in turn): outputs, gradients and the parameters after several
      steps against the oracle's bound (neuro.measure.agreement);
   3. properties: the project's own hypothesis tests (neuro.measure.properties), for each dtype and way: the
      networks, weights and batches it draws, and the smallest case it finds wrong if it finds one;
@@ -50,15 +50,15 @@ class Verdict:
 
 def ways(backend) -> list[str | None]:
     """The ways the backend may run its steps, each to be forced in turn (None: it has one way)."""
-    return list(backend.paths) if len(backend.paths) > 1 else [None]
+    return list(backend.ways) if len(backend.ways) > 1 else [None]
 
 
 def _forced(backend, way: str | None, action: Callable[[], object]):
-    backend.force_path(way)
+    backend.force_way(way)
     try:
         return action()
     finally:
-        backend.force_path(None)
+        backend.force_way(None)
 
 
 def _failure(comparisons: list[Comparison], case, way: str | None) -> str | None:
@@ -95,7 +95,7 @@ def check_storage(name: str) -> Verdict:
 
 def _agreement_sizes(name: str) -> tuple[list[int], int]:
     """The fixed case: the classic network, but a narrower one on a simulator (one Python thread per GPU thread)."""
-    return ([100, 7, 10], 3) if "simulat" in backend_status(name).reason else ([784, 16, 16, 10], 10)
+    return ([100, 7, 10], 3) if backend_status(name).simulated else ([784, 16, 16, 10], 10)
 
 
 def check_agreement(name: str) -> list[Verdict]:
@@ -131,7 +131,7 @@ def check_properties(name: str, examples: int | None = None) -> list[Verdict]:
     from hypothesis import HealthCheck, given, settings
 
     backend = get_backend(name)
-    simulated = "simulat" in backend_status(name).reason
+    simulated = backend_status(name).simulated
     slow = not backend.compiles
     count = examples or examples_for(simulated, slow)
     verdicts = []
@@ -174,7 +174,7 @@ def check_speed(name: str, seconds: float) -> Verdict:
     layers, batch = list(info.case.layers), info.case.batch_size
     where = f"{'-'.join(map(str, layers))} at batch {batch}"
     status = backend_status(name)
-    if "simulat" in status.reason:
+    if status.simulated:
         return Verdict("speed", True, f"not timed: {status.reason} (time it on a GPU: neuro check {name})")
     solution = _solution(name)
     dtype = next(d for d in get_backend(name).dtypes if d in get_backend(info.builds_on).dtypes)

@@ -78,7 +78,7 @@ def climb(rows: Sequence[tuple[int, str, str]], layers: list[int], batch_size: i
                          change=info.change, dtype=dtype, layers=list(layers), batch_size=batch_size)
         if not status.available:
             row.why_not = status.reason
-        elif "simulat" in status.reason:
+        elif status.simulated:
             row.why_not = f"{status.reason}: not timed"
         else:
             _time(row, seconds)

@@ -21,6 +21,7 @@ from neuro.data.drawn import centred_digit
 from neuro.evaluation import confidence
 from neuro.network import Network
 from neuro.show.raster import grid_shape
+from neuro.sizes import sizes_of
 
 from .turns import TurnLock
 
@@ -54,7 +55,7 @@ class ServedNetwork:
                  epoch: int = 0) -> None:
         self.backend = backend
         self.dtype = dtype
-        self.sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
+        self.sizes = list(sizes_of(weights))
         self.test = ImagesToBrowse(test.name, test.images[:BROWSE_IMAGES], test.labels[:BROWSE_IMAGES])
         self.turns = turns
         self._publishing = threading.Lock()
