@@ -108,7 +108,8 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, roofline_path,
         plot_roofline(results, machine, roofline_path)
         info(f"Saved the roofline to {roofline_path}", quiet=as_json or markdown)
     if as_json:
-        emit_json({"layers": sizes, "batch_size": batch_size, "seconds": seconds, "machine": machine, "architecture": platform.machine(),
+        emit_json({"layers": sizes, "batch_size": batch_size, "seconds": seconds, "machine": machine,
+                   "architecture": platform.machine(),
                    "numpy": np.__version__, "rungs": [r.as_dict() for r in results],
                    "interrupted": interrupted is not None})
     else:

@@ -129,8 +129,8 @@ def dependent_rate(dtype: str, seconds: float) -> float:
 
 
 def fma_instructions(dtype: str, lanes: int) -> dict[str, int]:
-    """How many packed (vector) FMA instructions of each register width (xmm 128, ymm 256, zmm 512 bits) the compiled one-core
-    kernel holds: read from its assembly (`inspect_asm`), so the measured peak is known to be vector FMAs."""
+    """How many packed (vector) FMA instructions of each register width (xmm 128, ymm 256, zmm 512 bits) the
+    compiled one-core kernel holds: read from its assembly (`inspect_asm`), so the peak is known to be vector FMAs."""
     chains, _ = fma_kernels(ACCUMULATORS * lanes)
     kind = np.dtype(dtype).type
     chains(np.ones(ACCUMULATORS * lanes, dtype=dtype), kind(0.5), kind(0.5), 1)

@@ -68,7 +68,7 @@ def plot_roofline(results: Sequence[RungResult], machine: dict, path: str | os.P
     axes.set_xlabel("arithmetic intensity: flops per byte moved, per trained sample (log)")
     axes.set_ylabel("GFLOP/s (log)")
     axes.grid(True, which="major", alpha=0.3)
-    axes.legend(fontsize=7, loc="lower right")
+    axes.legend(fontsize=7, loc="upper left")
     first = points[0][2]
     figure.suptitle(f"Roofline of {machine['cpu']}, {'-'.join(map(str, first.layers))} at batch {first.batch_size}"
                     if len(networks) <= 2 else f"Roofline of {machine['cpu']}", fontsize=10)
