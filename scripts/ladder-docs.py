@@ -396,6 +396,7 @@ def main() -> None:
     blocks = {
         "machine": f"{stamp} Made by {commands}",
         "peaks": peak_block(measured),
+        "roofline": f"![The roofline: each rung under this machine's roofs](images/roofline.png)\n\n{stamp}",
         "ladder-classic": ladder_table(classic, ["float64", "float32"]),
         "ladder-wide": ladder_table(wide, ["float32"]),
         "spread": spread_table(classic) + "\n\n" + spread_table(wide),
