@@ -32,11 +32,11 @@ import sys
 from pathlib import Path
 
 from docs_blocks import fill_blocks, this_machine
+from ladder_limits import draw_roofline, flops, peak_block, percent, ratios_of_medians
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "docs" / "ladder.md", ROOT / "README.md", ROOT / "docs" / "tutorial.md"]
 PLOT = ROOT / "docs" / "images" / "ladder.png"
-ROOFLINE = ROOT / "docs" / "images" / "roofline.png"
 NEURO = [sys.executable, "-c", "from neuro.cli.main import main; main()"]
 CLASSIC, WIDE = "784,16,16,10", "784,1024,1024,10"
 WIDE_RUNGS = "numpy,numba-tiles,numba-team,numba-blas"
@@ -88,34 +88,12 @@ def medians(runs: list[dict]) -> dict[tuple[str, str], dict]:
     return rows
 
 
-def ratios_of_medians(rows: dict[tuple[str, str], dict]) -> None:
-    """Each row's gains and share of the peak as the ratios of the medians the tables show beside them (a median of
-    per-run ratios could rank a slower rung above a faster one)."""
-    rates = {key: row["train_samples_per_s"] for key, row in rows.items() if row["timed"]}
-    python = rates.get(("python", "float64"))
-    for (_name, dtype), row in rows.items():
-        if not row["timed"]:
-            continue
-        before = rates.get((row["builds_on"], dtype)) or (python if row["builds_on"] == "python" else None)
-        row["vs_previous"] = row["train_samples_per_s"] / before if before else None
-        row["vs_python"] = row["train_samples_per_s"] / python if python else None
-        row["percent_of_peak"] = 100 * row["gflops"] / row["peak_gflops"] if row.get("peak_gflops") else None
-
-
 def rate(value) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
 def gain(value) -> str:
     return "—" if value is None else f"{value:,.1f}×" if value < 100 else f"{value:,.0f}×"
-
-
-def flops(value) -> str:
-    return "—" if value is None else f"{value:,.2f}" if value < 10 else f"{value:,.1f}"
-
-
-def percent(value) -> str:
-    return "—" if value is None else f"{value:.2g}%" if value < 10 else f"{value:.0f}%"
 
 
 def ladder_table(rows: dict, dtypes: list[str]) -> str:
@@ -314,24 +292,6 @@ def machine(barriers: list[float], measured: dict) -> str:
     sets = ", ".join(name for name, present in measured["instruction_sets"].items() if present) or "no vector set"
     return (f"Measured on {datetime.date.today().isoformat()} on {this_machine()} (LLVM sees {measured['llvm_cpu']}: "
             f"{sets}; widest vectors {measured['vector_bits']} bits){meet}.")
-
-
-def peak_block(measured: dict) -> str:
-    """`neuro machine`'s lines, as it printed them, in a code block."""
-    from neuro.measure.machine import describe
-
-    return "```\n$ neuro machine\n" + "\n".join(describe(measured)) + "\n```"
-
-
-def draw_roofline(measured: dict, *tables: dict) -> None:
-    """docs/images/roofline.png: the median rows of every table, under the roofs `neuro machine` measured."""
-    from neuro.measure.ladder import RungResult
-    from neuro.show.roofline import plot_roofline
-
-    fields = set(RungResult.__dataclass_fields__)
-    rows = [RungResult(**{k: v for k, v in row.items() if k in fields}) for table in tables for row in table.values()]
-    plot_roofline(rows, measured, ROOFLINE)
-    print(f"wrote {ROOFLINE}")
 
 
 def rewrite(blocks: dict[str, str], check: bool) -> bool:
