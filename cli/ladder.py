@@ -1,4 +1,5 @@
-"""`neuro ladder`: every rung of the ladder in order, validated then timed, with its gain over the rung before."""
+"""`neuro ladder`: every rung of the ladder in order, validated then timed, with its gain over the rung it builds on
+and its distance from this machine's measured peak."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 from neuro.backends import backend_status
 from neuro.measure.bench import check_measurements_fit
 from neuro.measure.ladder import RungResult, add_gains, climb, plan
+from neuro.measure.machine import describe, measure_machine
 from neuro.support.interrupts import interrupt_on_signals
 
 from .common import (
@@ -37,14 +39,22 @@ MULTIPLIER = "x"
               help="Time spent measuring each rung (twice that for a rung on several cores: once on one thread).")
 @click.option("--plot", "plot_path", default=None, metavar="FILE.png",
               help="Draw the ladder (log scale, each bar's gain on it) into this PNG (needs the plot extra).")
+@click.option("--roofline", "roofline_path", default=None, metavar="FILE.png",
+              help="Draw the roofline of this run (each rung's GFLOP/s against its flops per byte, under the "
+                   "machine's measured compute and bandwidth roofs) into this PNG (needs the plot extra).")
+@click.option("--machine-seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.05, max=60),
+              callback=finite, help="Time spent measuring the machine's peaks before the rungs (see neuro machine).")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown.")
 @json_option
-def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_json):
+def ladder(names, layers, batch_size, dtypes, seconds, plot_path, roofline_path, machine_seconds, markdown,
+           as_json):
     """Climb the ladder: each rung validated against the reference, then timed training the same network.
 
     Every rung builds on the one before (the registry in neuro/backends says which) and changes one idea; the
-    table shows what it changed, its training throughput, and its gain over the rung it builds on and over
-    python, all measured in this one run. A rung on several cores shows its one-thread figure beside it.
+    table shows what it changed, its training throughput, the GFLOP/s that makes (flops per sample counted from
+    the network, neuro/measure/flops.py) as a share of this machine's peak measured first (neuro machine), and
+    its gain over the rung it builds on and over python: ratios of the figures shown, all measured in this one
+    run. A rung on several cores shows its one-thread figure beside it (BLAS held to one thread too).
     Rungs that cannot run here are listed and not timed (CUDA under the simulator is never timed). The machine
     may be busy with other work: compare the ratios of one run, and rerun for a second opinion.
 
@@ -55,19 +65,23 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
       neuro ladder --layers 784,1024,1024,10 --batch-size 256 --backends numpy,numba-team,numba
       neuro ladder --markdown                                 # the table for a document
       neuro ladder --plot ladder.png
+      neuro ladder --roofline roofline.png                    # the rungs of this run under the machine's roofs
     """
     sizes = parse_sizes(layers)
     wanted_dtypes = parse_dtypes(dtypes)
     chosen = [n.strip() for n in names.split(",") if n.strip()] if names else None
     rows = plan(chosen, wanted_dtypes)  # (an unknown rung fails here, before anything is timed)
-    if plot_path:
-        from neuro.show.charts import prepare_plot
+    for path in (plot_path, roofline_path):
+        if path:
+            from neuro.show.charts import prepare_plot
 
-        prepare_plot(plot_path)
+            prepare_plot(path)
     info(f"Ladder on {'-'.join(map(str, sizes))}, batch {batch_size}, on {platform.processor() or platform.machine()}"
          f" (numpy {np.__version__}); about {seconds:g} s per rung.", quiet=as_json or markdown)
     check_measurements_fit([(name, dtype, sizes, batch_size) for _, name, dtype in rows
                             if backend_status(name).available], "timing")
+    machine = measure_machine(machine_seconds)
+    info("\n".join(describe(machine)), quiet=as_json or markdown)
     results: list[RungResult] = []
     interrupted = None
     with progress_bar(len(rows), "Climbing", show=not (as_json or markdown)) as bar:
@@ -77,7 +91,7 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
 
         try:
             with interrupt_on_signals():
-                climb(rows, sizes, batch_size, seconds, on_row=on_row)
+                climb(rows, sizes, batch_size, seconds, on_row=on_row, machine=machine)
         except KeyboardInterrupt as stop:  # (Ctrl-C or SIGTERM: keep the rungs timed so far)
             interrupted = stop
             add_gains(results)
@@ -88,8 +102,14 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
 
         plot_ladder(results, plot_path)
         info(f"Saved the plot to {plot_path}", quiet=as_json or markdown)
+    if roofline_path and any(r.timed for r in results):
+        from neuro.show.roofline import plot_roofline
+
+        plot_roofline(results, machine, roofline_path)
+        info(f"Saved the roofline to {roofline_path}", quiet=as_json or markdown)
     if as_json:
-        emit_json({"layers": sizes, "batch_size": batch_size, "seconds": seconds, "machine": platform.machine(),
+        emit_json({"layers": sizes, "batch_size": batch_size, "seconds": seconds, "machine": machine,
+                   "architecture": platform.machine(),
                    "numpy": np.__version__, "rungs": [r.as_dict() for r in results],
                    "interrupted": interrupted is not None})
     else:
@@ -110,37 +130,45 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
+def _flops(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}" if value < 10 else f"{value:,.1f}"
+
+
 def _columns(r: RungResult) -> list[str]:
     if not r.timed:
-        return [str(r.rung), r.backend, r.dtype, "-", "-", "-", "-", f"{r.change} [not timed: {r.why_not}]"]
+        return [str(r.rung), r.backend, r.dtype, "-", "-", "-", "-", "-", "-", f"{r.change} [not timed: {r.why_not}]"]
     change = r.change + "".join(f" ({note})" for note in r.notes) + ("" if r.validated else " [WRONG]")
+    percent = "-" if r.percent_of_peak is None else f"{r.percent_of_peak:.2g}%" if r.percent_of_peak < 10 \
+        else f"{r.percent_of_peak:.0f}%"
     return [str(r.rung), r.backend, r.dtype, _rate(r.train_samples_per_s), _rate(r.single_thread_samples_per_s),
-            _gain(r.vs_previous, r.builds_on), _gain(r.vs_python, None), change]
+            _flops(r.gflops), percent, _gain(r.vs_previous, r.builds_on), _gain(r.vs_python, None), change]
 
 
-HEADER = ["#", "rung", "dtype", "train/s", "1 thread", "vs the rung before", "vs python", "what changed"]
+HEADER = ["#", "rung", "dtype", "train/s", "1 thread", "GFLOP/s", "of peak", "vs the rung it builds on", "vs python",
+          "what changed"]
 
 
 def text_table(results: list[RungResult]) -> str:
     rows = [HEADER] + [_columns(r) for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER) - 1)]
-    right = {0, 3, 4, 6}
+    right = {0, 3, 4, 5, 6, 8}
     lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
              + "  " + row[-1] for row in rows]
     lines.insert(1, "-" * len(lines[0]))
     lines.append("train/s: training samples per second, validated against the reference first; 1 thread: the same "
-                 "rung on one core.")
+                 "rung on one core (BLAS on one thread too); GFLOP/s: flops per sample x train/s; of peak: of the "
+                 "measured peak for the dtype on the rung's cores; the gains are ratios of the train/s shown.")
     return "\n".join(lines)
 
 
 def markdown_table(results: list[RungResult]) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(["---:", "---", "---", "---:", "---:", "---:", "---:",
-                                                              "---"]) + "|"]
+                                                              "---:", "---:", "---"]) + "|"]
     for r in results:
         cells = _columns(r)
         cells[1] = f"`{cells[1]}`"
         if r.builds_on and r.vs_previous is not None:
-            cells[5] = f"{r.vs_previous:,.1f}{MULTIPLIER} `{r.builds_on}`"
+            cells[7] = f"{r.vs_previous:,.1f}{MULTIPLIER} `{r.builds_on}`"
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -14,6 +14,7 @@ from .common import NeuroGroup
 from .drift import drift_command
 from .evaluate import evaluate
 from .ladder import ladder
+from .machine import machine
 from .predict import predict
 from .serve import serve
 from .show import show
@@ -32,12 +33,13 @@ def main() -> None:
     Check a rung of your own:                 neuro check my_rung.py
     See why they still end apart:             neuro drift
     Climb the performance ladder:             neuro ladder
+    Measure this machine's limits:            neuro machine
     Measure backends over sizes:              neuro bench
     Draw a digit, watch the network think:    neuro serve
     """
 
 
-for command in (train, evaluate, backends, agree, ladder, bench, show, predict, serve):
+for command in (train, evaluate, backends, agree, ladder, machine, bench, show, predict, serve):
     main.add_command(command)
 main.add_command(drift_command, name="drift")
 main.add_command(check_command, name="check")

@@ -3,14 +3,17 @@ numbers change.
 
     python scripts/ladder-docs.py [--runs 3] [--seconds 1] [--torch PYTHON] [--jax PYTHON] [--check]
 
-Runs, back to back on this machine, `neuro ladder --json` `--runs` times on the classic network (784-16-16-10,
+Runs `neuro machine --json` (the machine line and the peak block), then, back to back on this machine,
+`neuro ladder --json` `--runs` times on the classic network (784-16-16-10,
 batch 10, float64 and float32; the first run also draws docs/images/ladder.png) and as often on the wide one
 (784-1024-1024-10, batch 256, float32, the rungs around BLAS), then once more on the classic network with one
 core kept busy by a plain Python loop; with
 --torch, also scripts/torch-cpu.py under that Python (an environment with PyTorch: neuro never depends on it), and
 with --jax, scripts/jax-cpu.py likewise; and scripts/gemm-shapes.py, the wide step's matrix products through
 NumPy's BLAS with the kernel it chose and with OpenBLAS's AVX2 (Haswell) kernels, quiet and with one core busy.
-Each table cell is the median of the runs. Then it rewrites every block between `<!-- generated: NAME -->` and
+Each rate, GFLOP/s and peak in a table is the median of the runs, and each ratio (the gains, the share of the
+peak) the ratio of the medians shown beside it. The roofline (docs/images/roofline.png) draws those medians, both
+networks, under the roofs `neuro machine` measured. Then it rewrites every block between `<!-- generated: NAME -->` and
 `<!-- end: NAME -->` in the two files, the code excerpts (`code: module.function`) included, and says which rungs
 gain less than RUNG_GAIN over the rung they build on, in the case each is for. With --check, it only checks that
 the code excerpts match the code (no measurement) and exits non-zero if one does not.
@@ -29,6 +32,7 @@ import sys
 from pathlib import Path
 
 from docs_blocks import fill_blocks, this_machine
+from ladder_limits import draw_roofline, flops, peak_block, percent, ratios_of_medians
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "docs" / "ladder.md", ROOT / "README.md", ROOT / "docs" / "tutorial.md"]
@@ -75,10 +79,12 @@ def medians(runs: list[dict]) -> dict[tuple[str, str], dict]:
         for row in run["rungs"]:
             rows.setdefault((row["backend"], row["dtype"]), {**row, "runs": []})["runs"].append(row)
     for row in rows.values():
-        for key in ("train_samples_per_s", "single_thread_samples_per_s", "vs_previous", "vs_python"):
-            values = [r[key] for r in row["runs"] if r[key] is not None]
+        for key in ("train_samples_per_s", "single_thread_samples_per_s", "vs_previous", "vs_python", "gflops",
+                    "peak_gflops"):
+            values = [r.get(key) for r in row["runs"] if r.get(key) is not None]
             row[key] = statistics.median(values) if values else None
             row[f"{key}_range"] = (min(values), max(values)) if values else None
+    ratios_of_medians(rows)
     return rows
 
 
@@ -94,8 +100,8 @@ def ladder_table(rows: dict, dtypes: list[str]) -> str:
     """The ladder as Markdown: a line per rung, the dtypes side by side."""
     names = list(dict.fromkeys(name for name, _ in rows))
     head = "| # | rung | builds on | " + " | ".join(
-        f"{d} train/s | 1 thread | vs the rung before | vs python" for d in dtypes) + " |"
-    lines = [head, "|---:|---|---|" + "---:|---:|---:|---:|" * len(dtypes)]
+        f"{d} train/s | 1 thread | GFLOP/s | of peak | vs the rung it builds on | vs python" for d in dtypes) + " |"
+    lines = [head, "|---:|---|---|" + "---:|---:|---:|---:|---:|---:|" * len(dtypes)]
     for name in names:
         first = next(row for (n, _), row in rows.items() if n == name)
         cells = [str(first["rung"]), f"`{name}`", f"`{first['builds_on']}`" if first["builds_on"] else "—"]
@@ -103,16 +109,17 @@ def ladder_table(rows: dict, dtypes: list[str]) -> str:
             row = rows.get((name, dtype)) or (rows.get((name, "float64")) if name == "python" else None)
             if row is None or not row["timed"]:
                 why = "computes in float64 only" if name == "python" else (first["why_not"] or "not run")
-                cells += ([f"not timed: {why}"] if dtype == dtypes[0] else ["—"]) + ["", "", ""]
+                cells += ([f"not timed: {why}"] if dtype == dtypes[0] else ["—"]) + [""] * 5
                 continue
             cells += [rate(row["train_samples_per_s"]), rate(row["single_thread_samples_per_s"]),
-                      gain(row["vs_previous"]), gain(row["vs_python"])]
+                      flops(row.get("gflops")), percent(row.get("percent_of_peak")), gain(row["vs_previous"]),
+                      gain(row["vs_python"])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def spread_table(rows: dict) -> str:
-    lines = ["| rung | dtype | slowest and fastest of the runs, train/s | gain over the rung before |",
+    lines = ["| rung | dtype | slowest and fastest of the runs, train/s | gain over the rung it builds on, per run |",
              "|---|---|---:|---:|"]
     for (name, dtype), row in rows.items():
         if row["timed"]:
@@ -279,10 +286,12 @@ def code_excerpt(spec: str) -> str:
     raise SystemExit(f"ladder-docs: no function {function} in backends/{module}.py")
 
 
-def machine(barriers: list[float]) -> str:
+def machine(barriers: list[float], measured: dict) -> str:
     meet = (f"; two threads of a team met at a barrier in {barriers[0]:,.0f} ns before the classic runs and "
             f"{barriers[1]:,.0f} ns after them")
-    return f"Measured on {datetime.date.today().isoformat()} on {this_machine()}{meet}."
+    sets = ", ".join(name for name, present in measured["instruction_sets"].items() if present) or "no vector set"
+    return (f"Measured on {datetime.date.today().isoformat()} on {this_machine()} (LLVM sees {measured['llvm_cpu']}: "
+            f"{sets}; widest vectors {measured['vector_bits']} bits){meet}.")
 
 
 def rewrite(blocks: dict[str, str], check: bool) -> bool:
@@ -315,6 +324,7 @@ def main() -> None:
         if rewrite({}, check=True):
             raise SystemExit("ladder-docs: a code excerpt in the docs differs from the code; run the script")
         return
+    measured = neuro_json("machine")
     barriers = [barrier_ns()]
     classic_runs = ladders(args.runs, args.seconds, CLASSIC, 10, "float64,float32", None, plot=PLOT)
     barriers.append(barrier_ns())
@@ -336,7 +346,8 @@ def main() -> None:
     kernels = blas_kernels()
     classic, wide = medians(classic_runs), medians(wide_runs)
     rules, short = rule_table(classic, wide)
-    stamp = machine(barriers)
+    stamp = machine(barriers, measured)
+    draw_roofline(measured, classic, wide)
     commands = (f"`python scripts/ladder-docs.py --runs {args.runs} --seconds {args.seconds:g}"
                 f"{' --torch PYTHON' if args.torch else ''}"
                 f"{' --jax PYTHON' if args.jax else ''}`, which runs `neuro ladder --json` {args.runs} times on "
@@ -344,6 +355,8 @@ def main() -> None:
                 f"--dtype float32 --backends {WIDE_RUNGS}`, back to back; each number is the median of those runs.")
     blocks = {
         "machine": f"{stamp} Made by {commands}",
+        "peaks": peak_block(measured),
+        "roofline": f"![The roofline: each rung under this machine's roofs](images/roofline.png)\n\n{stamp}",
         "ladder-classic": ladder_table(classic, ["float64", "float32"]),
         "ladder-wide": ladder_table(wide, ["float32"]),
         "spread": spread_table(classic) + "\n\n" + spread_table(wide),

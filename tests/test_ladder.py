@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from extras import needs_matplotlib
+from machine_under_test import measured_machine
 
 from neuro.backends import REGISTRY, BackendInfo, backend_status
 from neuro.cli.main import main
@@ -17,6 +18,12 @@ from neuro.stretches import Stretches
 KEYS = {"rung", "backend", "builds_on", "case", "change", "dtype", "validated", "train_samples_per_s",
         "vs_previous", "vs_python", "single_thread_samples_per_s"}
 FAST = ["--layers", "20,5,3", "--seconds", "0.05"]
+
+
+@pytest.fixture(autouse=True)
+def machine_measured_once(monkeypatch):
+    """The machine's peaks, measured for real once per session rather than on every ladder run."""
+    monkeypatch.setattr("neuro.cli.ladder.measure_machine", lambda seconds: measured_machine())
 
 
 def ladder(*args, ok=True):
@@ -74,8 +81,38 @@ def test_the_plot_is_a_png(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_every_timed_row_says_its_gflops_and_its_share_of_the_measured_peak():
+    payload = json.loads(ladder("--backends", "numpy,numba-team", *FAST, "--json").stdout.splitlines()[-1])
+    machine = payload["machine"]
+    assert machine == measured_machine() and machine["peak_gflops"]["float64"]["one_core"] > 0
+    for row in payload["rungs"]:
+        assert row["flops_per_sample"] == 2 * (20 * 5 + 5 * 3 + 5 * 3 + 20 * 5 + 5 * 3 + (105 + 18) / 10)
+        assert row["gflops"] == pytest.approx(row["flops_per_sample"] * row["train_samples_per_s"] / 1e9)
+        cores = "all_cores" if row["threads"] >= machine["cores"] else "one_core"
+        per = 1 if cores == "all_cores" else row["threads"]
+        assert row["peak_gflops"] == pytest.approx(per * machine["peak_gflops"][row["dtype"]][cores])
+        assert row["percent_of_peak"] == pytest.approx(100 * row["gflops"] / row["peak_gflops"])
+
+
+def test_the_gains_in_the_table_are_the_ratios_of_the_rates_it_shows():
+    output = ladder("--backends", "python,numpy", "--dtype", "float64", *FAST).output
+    lines = [line.split() for line in output.splitlines() if line[:2] in ("1 ", "2 ")]
+    python, numpy = (float(line[3].replace(",", "")) for line in lines)
+    assert "vs the rung it builds on" in output
+    assert float(lines[1][7].rstrip("x").replace(",", "")) == pytest.approx(numpy / python, rel=0.01)
+
+
+@needs_matplotlib
+def test_the_roofline_is_a_png(tmp_path):
+    path = tmp_path / "roofline.png"
+    ladder("--backends", "numpy", "--dtype", "float32", *FAST, "--roofline", str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.mark.parametrize(("args", "fragment"), [
     (["--backends", "numpy,tpu"], "unknown backend 'tpu'"),
+    (["--roofline", "/no/such/folder/roof.png"], "does not exist"),
+    (["--machine-seconds", "-1"], "is not in the range"),
     (["--dtype", "float16"], "'float16' is not float64 or float32"),
     (["--layers", "784,x"], "whole numbers"),
     (["--batch-size", "0"], "0 is not in the range"),

@@ -5,6 +5,10 @@ The rungs and what each changes, builds on and is for come from the registry (`n
 the timing is `neuro.measure.bench.measure`'s. A rung that runs on several cores is timed on one thread too. A rung that
 cannot run here, or runs only on a simulator (CUDA without a GPU), is listed and not timed. The python rung
 computes in float64 only: its one row is the base of every dtype's gains.
+
+Given the machine (`neuro.measure.machine.measure_machine`), each timed row also says how far it is from the
+machine's limit: its flops per trained sample (`neuro.measure.flops`), the GFLOP/s that makes at its rate, and that
+as a percentage of the measured compute peak for its dtype and the cores it runs on.
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from threadpoolctl import threadpool_limits
+
 from neuro.backends import REGISTRY, backend_status, get_backend, rung_info
 from neuro.measure.bench import EPOCH_IMAGES, measure
+from neuro.measure.flops import flops_per_sample
+from neuro.measure.machine import peak_gflops
 from neuro.stretches import Stretches
 
 
@@ -39,6 +47,10 @@ class RungResult:
     threads: int = 1
     vs_previous: float | None = None
     vs_python: float | None = None
+    flops_per_sample: float | None = None
+    gflops: float | None = None
+    peak_gflops: float | None = None
+    percent_of_peak: float | None = None
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -69,8 +81,9 @@ def plan(names: Sequence[str] | None, dtypes: Sequence[str]) -> list[tuple[int, 
 
 
 def climb(rows: Sequence[tuple[int, str, str]], layers: list[int], batch_size: int, seconds: float,
-          on_row: Callable[[RungResult], None] | None = None) -> list[RungResult]:
-    """Validate and time every row of a `plan` on one network and batch size; then the gains."""
+          on_row: Callable[[RungResult], None] | None = None, machine: dict | None = None) -> list[RungResult]:
+    """Validate and time every row of a `plan` on one network and batch size; then the gains (and, given the
+    measured `machine`, each row's share of its peak)."""
     results = []
     for number, name, dtype in rows:
         info, status = rung_info(name), backend_status(name)
@@ -82,6 +95,8 @@ def climb(rows: Sequence[tuple[int, str, str]], layers: list[int], batch_size: i
             row.why_not = f"{status.reason}: not timed"
         else:
             _time(row, seconds)
+            if machine is not None and not info.module.startswith("gpu."):  # (the peaks are the CPU's)
+                add_limit(row, machine)
         results.append(row)
         if on_row is not None:
             on_row(row)
@@ -104,10 +119,20 @@ def _time(row: RungResult, seconds: float) -> None:
         threads = backend.threads
         backend.set_threads(1)
         try:
-            row.single_thread_samples_per_s = measure(row.backend, row.dtype, row.layers, row.batch_size,
-                                                      seconds=seconds, forward=False).train_samples_per_s
+            with threadpool_limits(limits=1):  # (BLAS's own threads too: one thread is one thread)
+                row.single_thread_samples_per_s = measure(row.backend, row.dtype, row.layers, row.batch_size,
+                                                          seconds=seconds, forward=False).train_samples_per_s
         finally:
             backend.set_threads(threads)
+
+
+def add_limit(row: RungResult, machine: dict) -> None:
+    """A timed row's flops per sample, GFLOP/s (flops per sample x samples per second) and its percentage of the
+    measured compute peak for its dtype on the cores it uses (`neuro.measure.machine.peak_gflops`)."""
+    row.flops_per_sample = flops_per_sample(row.layers, row.batch_size)
+    row.gflops = row.flops_per_sample * row.train_samples_per_s / 1e9
+    row.peak_gflops = peak_gflops(machine, row.dtype, row.threads)
+    row.percent_of_peak = 100 * row.gflops / row.peak_gflops
 
 
 def add_gains(results: list[RungResult]) -> None:
