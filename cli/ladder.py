@@ -8,6 +8,7 @@ import click
 import numpy as np
 
 from neuro.backends import backend_status
+from neuro.measure.ablation import ablation_table
 from neuro.measure.bench import check_measurements_fit
 from neuro.measure.ladder import RungResult, add_gains, climb, plan
 from neuro.support.interrupts import interrupt_on_signals
@@ -38,8 +39,11 @@ MULTIPLIER = "x"
 @click.option("--plot", "plot_path", default=None, metavar="FILE.png",
               help="Draw the ladder (log scale, each bar's gain on it) into this PNG (needs the plot extra).")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown.")
+@click.option("--ablate", is_flag=True,
+              help="Also time each rung that bundles several ideas with each idea taken out in turn (after the "
+                   "ladder, in a table of its own and under \"ablation\" in --json).")
 @json_option
-def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_json):
+def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_json, ablate):
     """Climb the ladder: each rung validated against the reference, then timed training the same network.
 
     Every rung builds on the one before (the registry in neuro/backends says which) and changes one idea; the
@@ -55,6 +59,7 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
       neuro ladder --layers 784,1024,1024,10 --batch-size 256 --backends numpy,numba-team,numba
       neuro ladder --markdown                                 # the table for a document
       neuro ladder --plot ladder.png
+      neuro ladder --backends numba-blocks,numba-tiles,numba-team --ablate   # what each idea is worth
     """
     sizes = parse_sizes(layers)
     wanted_dtypes = parse_dtypes(dtypes)
@@ -83,6 +88,9 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
             add_gains(results)
             info(f"Interrupted: {len(results)} of {len(rows)} rows were measured; they follow.",
                  quiet=as_json or markdown)
+    ablation = []
+    if ablate and interrupted is None:
+        ablation, interrupted = _ablate(chosen, wanted_dtypes, sizes, batch_size, seconds, quiet=as_json or markdown)
     if plot_path and (interrupted is None or any(r.timed for r in results)):  # (interrupted: draw what was timed)
         from neuro.show.charts import plot_ladder
 
@@ -91,13 +99,35 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, markdown, as_j
     if as_json:
         emit_json({"layers": sizes, "batch_size": batch_size, "seconds": seconds, "machine": platform.machine(),
                    "numpy": np.__version__, "rungs": [r.as_dict() for r in results],
-                   "interrupted": interrupted is not None})
+                   "interrupted": interrupted is not None,
+                   **({"ablation": [r.as_dict() for r in ablation]} if ablate else {})})
     else:
         click.echo(markdown_table(results) if markdown else text_table(results))
+        if ablate:
+            click.echo("\n" + ablation_table(ablation, markdown))
     if interrupted is not None:
         raise SystemExit(getattr(interrupted, "exit_status", 130))
-    if any(r.timed and not r.validated for r in results):
+    if any(r.timed and not r.validated for r in results) or any(r.validated is False for r in ablation):
         raise click.ClickException("some rungs disagree with the reference: their timings mean nothing")
+
+
+def _ablate(chosen, dtypes, sizes, batch_size, seconds, quiet):
+    """The ablation rows of the rungs chosen (see neuro.measure.ablation), and the interruption that cut them short."""
+    from neuro.measure.ablation import ablate, ablations
+
+    rows: list = []
+    with progress_bar(len(ablations(chosen)) * len(dtypes), "Ablating", show=not quiet) as bar:
+        def on_row(row) -> None:
+            rows.append(row)
+            bar.update(1)
+
+        try:
+            with interrupt_on_signals():
+                ablate(dtypes, sizes, batch_size, seconds, chosen, on_row=on_row)
+        except KeyboardInterrupt as stop:
+            info(f"Interrupted: {len(rows)} ablation rows were measured; they follow.", quiet=quiet)
+            return rows, stop
+    return rows, None
 
 
 def _gain(value: float | None, over: str | None) -> str:

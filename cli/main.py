@@ -13,6 +13,7 @@ from .check import check_command
 from .common import NeuroGroup
 from .drift import drift_command
 from .evaluate import evaluate
+from .explain import explain_command
 from .ladder import ladder
 from .predict import predict
 from .serve import serve
@@ -32,6 +33,7 @@ def main() -> None:
     Check a rung of your own:                 neuro check my_rung.py
     See why they still end apart:             neuro drift
     Climb the performance ladder:             neuro ladder
+    See why a rung is faster:                 neuro explain RUNG
     Measure backends over sizes:              neuro bench
     Draw a digit, watch the network think:    neuro serve
     """
@@ -41,3 +43,4 @@ for command in (train, evaluate, backends, agree, ladder, bench, show, predict, 
     main.add_command(command)
 main.add_command(drift_command, name="drift")
 main.add_command(check_command, name="check")
+main.add_command(explain_command, name="explain")
