@@ -4,11 +4,13 @@ and its distance from this machine's measured peak."""
 from __future__ import annotations
 
 import platform
+from dataclasses import dataclass
 
 import click
 import numpy as np
 
 from neuro.backends import backend_status
+from neuro.measure.ablation import ablation_table
 from neuro.measure.bench import check_measurements_fit
 from neuro.measure.ladder import RungResult, add_gains, climb, plan
 from neuro.measure.machine import describe, measure_machine
@@ -23,7 +25,24 @@ from .common import (
     parse_sizes,
     progress_bar,
 )
-from .options import layers_option
+from .options import grouped, layers_option
+
+
+@dataclass(frozen=True)
+class Pictures:
+    """The PNGs a ladder run may draw: the ladder's bars, and its roofline."""
+
+    plot_path: str | None
+    roofline_path: str | None
+
+
+@dataclass(frozen=True)
+class Output:
+    """How the ladder reports: a Markdown table, JSON, and whether it also times each idea taken out."""
+
+    markdown: bool
+    ablate: bool
+    as_json: bool
 
 MULTIPLIER = "x"
 
@@ -37,17 +56,22 @@ MULTIPLIER = "x"
               help="float64, float32, or both.")
 @click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.01), callback=finite,
               help="Time spent measuring each rung (twice that for a rung on several cores: once on one thread).")
-@click.option("--plot", "plot_path", default=None, metavar="FILE.png",
-              help="Draw the ladder (log scale, each bar's gain on it) into this PNG (needs the plot extra).")
-@click.option("--roofline", "roofline_path", default=None, metavar="FILE.png",
-              help="Draw the roofline of this run (each rung's GFLOP/s against its flops per byte, under the "
-                   "machine's measured compute and bandwidth roofs) into this PNG (needs the plot extra).")
+@grouped("pictures", Pictures,
+         click.option("--plot", "plot_path", default=None, metavar="FILE.png",
+                      help="Draw the ladder (log scale, each bar's gain on it) into this PNG (needs the plot extra)."),
+         click.option("--roofline", "roofline_path", default=None, metavar="FILE.png",
+                      help="Draw the roofline of this run (each rung's GFLOP/s against its flops per byte, under "
+                           "the machine's measured compute and bandwidth roofs) into this PNG (needs the plot "
+                           "extra)."))
 @click.option("--machine-seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.05, max=60),
               callback=finite, help="Time spent measuring the machine's peaks before the rungs (see neuro machine).")
-@click.option("--markdown", is_flag=True, help="Print the table as Markdown.")
-@json_option
-def ladder(names, layers, batch_size, dtypes, seconds, plot_path, roofline_path, machine_seconds, markdown,
-           as_json):
+@grouped("options", Output,
+         click.option("--markdown", is_flag=True, help="Print the table as Markdown."),
+         click.option("--ablate", is_flag=True,
+                      help="Also time each rung that bundles several ideas with each idea taken out in turn (after "
+                           "the ladder, in a table of its own and under \"ablation\" in --json)."),
+         json_option)
+def ladder(names, layers, batch_size, dtypes, seconds, pictures, machine_seconds, options):
     """Climb the ladder: each rung validated against the reference, then timed training the same network.
 
     Every rung builds on the one before (the registry in neuro/backends says which) and changes one idea; the
@@ -66,7 +90,10 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, roofline_path,
       neuro ladder --markdown                                 # the table for a document
       neuro ladder --plot ladder.png
       neuro ladder --roofline roofline.png                    # the rungs of this run under the machine's roofs
+      neuro ladder --backends numba-blocks,numba-tiles,numba-team --ablate   # what each idea is worth
     """
+    plot_path, roofline_path = pictures.plot_path, pictures.roofline_path
+    markdown, as_json, ablate = options.markdown, options.as_json, options.ablate
     sizes = parse_sizes(layers)
     wanted_dtypes = parse_dtypes(dtypes)
     chosen = [n.strip() for n in names.split(",") if n.strip()] if names else None
@@ -97,6 +124,9 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, roofline_path,
             add_gains(results)
             info(f"Interrupted: {len(results)} of {len(rows)} rows were measured; they follow.",
                  quiet=as_json or markdown)
+    ablation = []
+    if ablate and interrupted is None:
+        ablation, interrupted = _ablate(chosen, wanted_dtypes, sizes, batch_size, seconds, quiet=as_json or markdown)
     if plot_path and (interrupted is None or any(r.timed for r in results)):  # (interrupted: draw what was timed)
         from neuro.show.charts import plot_ladder
 
@@ -111,13 +141,35 @@ def ladder(names, layers, batch_size, dtypes, seconds, plot_path, roofline_path,
         emit_json({"layers": sizes, "batch_size": batch_size, "seconds": seconds, "machine": machine,
                    "architecture": platform.machine(),
                    "numpy": np.__version__, "rungs": [r.as_dict() for r in results],
-                   "interrupted": interrupted is not None})
+                   "interrupted": interrupted is not None,
+                   **({"ablation": [r.as_dict() for r in ablation]} if ablate else {})})
     else:
         click.echo(markdown_table(results) if markdown else text_table(results))
+        if ablate:
+            click.echo("\n" + ablation_table(ablation, markdown))
     if interrupted is not None:
         raise SystemExit(getattr(interrupted, "exit_status", 130))
-    if any(r.timed and not r.validated for r in results):
+    if any(r.timed and not r.validated for r in results) or any(r.validated is False for r in ablation):
         raise click.ClickException("some rungs disagree with the reference: their timings mean nothing")
+
+
+def _ablate(chosen, dtypes, sizes, batch_size, seconds, quiet):
+    """The ablation rows of the rungs chosen (see neuro.measure.ablation), and the interruption that cut them short."""
+    from neuro.measure.ablation import ablate, ablations
+
+    rows: list = []
+    with progress_bar(len(ablations(chosen)) * len(dtypes), "Ablating", show=not quiet) as bar:
+        def on_row(row) -> None:
+            rows.append(row)
+            bar.update(1)
+
+        try:
+            with interrupt_on_signals():
+                ablate(dtypes, sizes, batch_size, seconds, chosen, on_row=on_row)
+        except KeyboardInterrupt as stop:
+            info(f"Interrupted: {len(rows)} ablation rows were measured; they follow.", quiet=quiet)
+            return rows, stop
+    return rows, None
 
 
 def _gain(value: float | None, over: str | None) -> str:

@@ -13,6 +13,7 @@ from .check import check_command
 from .common import NeuroGroup
 from .drift import drift_command
 from .evaluate import evaluate
+from .explain import explain_command
 from .ladder import ladder
 from .machine import machine
 from .predict import predict
@@ -34,6 +35,7 @@ def main() -> None:
     See why they still end apart:             neuro drift
     Climb the performance ladder:             neuro ladder
     Measure this machine's limits:            neuro machine
+    See why a rung is faster:                 neuro explain RUNG
     Measure backends over sizes:              neuro bench
     Draw a digit, watch the network think:    neuro serve
     """
@@ -43,3 +45,4 @@ for command in (train, evaluate, backends, agree, ladder, machine, bench, show, 
     main.add_command(command)
 main.add_command(drift_command, name="drift")
 main.add_command(check_command, name="check")
+main.add_command(explain_command, name="explain")

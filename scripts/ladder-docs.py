@@ -32,6 +32,7 @@ import sys
 from pathlib import Path
 
 from docs_blocks import fill_blocks, this_machine
+from evidence_blocks import COMPILED_RUNGS, ablation_block, evidence_block
 from ladder_limits import draw_roofline, flops, peak_block, percent, ratios_of_medians
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -344,6 +345,10 @@ def main() -> None:
         torch = {**classic_torch, "results": classic_torch["results"] + wide_torch["results"]}
     jax = jax_json(args.jax) if args.jax else None
     kernels = blas_kernels()
+    reports = [neuro_json("explain", rung) for rung in COMPILED_RUNGS]
+    ablate_args = ["ladder", "--backends", "numba-blocks,numba-tiles,numba-team", "--seconds", str(args.seconds),
+                   "--ablate"]
+    ablation = neuro_json(*ablate_args)["ablation"]
     classic, wide = medians(classic_runs), medians(wide_runs)
     rules, short = rule_table(classic, wide)
     stamp = machine(barriers, measured)
@@ -367,6 +372,8 @@ def main() -> None:
         "loaded": loaded_table(classic, loaded),
         "readme-ladder": ladder_table(classic, ["float64", "float32"]) + f"\n\n{stamp} Made by {commands}",
         **rung_gains(classic, wide),
+        "evidence": evidence_block(reports, stamp),
+        "ablation": ablation_block(ablation, stamp, "neuro " + " ".join(ablate_args) + " --json"),
     }
     rewrite(blocks, check=False)
     if short:

@@ -43,8 +43,9 @@ except Exception as error:  # installed but broken (e.g. an llvmlite that cannot
     raise ImportError(f"numba is installed but cannot be imported: {error}") from error
 
 HERE = Path(__file__).resolve().parent
-COMPILED_FILES = ("*.py",)
-"""The files of this folder whose functions Numba compiles (and caches) or that hold the tools they use: all of them."""
+COMPILED_FILES = ("*.py", "ablations/*.py")
+"""The files of this folder whose functions Numba compiles (and caches) or that hold the tools they use: all of them,
+and the rungs with one idea taken out (ablations/, which `neuro ladder --ablate` times)."""
 
 
 def inherit(previous: types.ModuleType, namespace: dict) -> None:
@@ -147,7 +148,9 @@ class NeuroCacheLocator(caching._CacheLocator):
         rung_file = _rung_file(py_func)
         if rung_file is not None:
             folder = HERE  # a learner's rung: stamped with this folder's files and the rung's own file
-        elif not (folder / Path(__file__).name).exists() or not any(folder.glob("ops_numba*.py")):
+        elif folder.name == "ablations":  # (the variants of the rungs: stamped with the rungs' own digest)
+            folder = folder.parent
+        if not (folder / Path(__file__).name).exists() or not any(folder.glob("ops_numba*.py")):
             return None  # not a file of neuro's backends: Numba's own locators take it
         for locator_class in _LOCATORS:
             if locator_class is not cls:

@@ -16,7 +16,8 @@ Why it is faster:
 * Backprop reads the weights row after row, in the order they lie in memory (each row w[j] adds delta_j w[j]
   into delta^l), where the rung before read them down the columns, one number per cache line.
 * A layer's sigmoids are one loop (`activate`), and the sigmoid is now plain arithmetic (simd_sigmoid.py), not
-  a call of `math.exp` into the C library: the loop runs 8 float64 or 16 float32 sigmoids per instruction.
+  a call of `math.exp` into the C library: the loop runs as many sigmoids per instruction as its SIMD registers
+  hold (`neuro explain numba-blocks` reads how many here).
 The gradient alone (`gradient`) is the same code adding into zeros, with eta = -m.
 """
 

@@ -5,8 +5,9 @@ What changed from `numba-loops`: one option on `weighted_sum`, `fastmath={"reass
 Why it is faster. `z += w_j[k] * a[k]` in the order written is a chain: each addition needs the result of the
 one before, and a floating-point addition takes a few cycles to come out, so the loop runs at one term per
 few cycles however wide the CPU is. Allowed to reassociate ("reassoc"), the compiler splits the sum into
-partial sums that run side by side, in the lanes of SIMD registers (8 float64 or 16 float32 numbers per
-instruction with AVX-512) and in several registers at once, and adds them up at the end, as BLAS does; allowed
+partial sums that run side by side, in the lanes of SIMD registers (where the loop uses 512-bit registers, 8
+float64 or 16 float32 numbers per instruction; `neuro explain` reads the width used here) and in several
+registers at once, and adds them up at the end, as BLAS does; allowed
 to contract, it fuses each multiply and add into one instruction (a*b+c, rounded once).
 
 What it costs: a different order of addition rounds differently, as any other order would; `neuro.measure.agreement`

@@ -3,7 +3,8 @@
 
 `math.exp` compiles to a call into the C library, one number at a time, and a loop that calls it cannot run in
 SIMD instructions. Written out as below, with no call and no branch, a loop over a layer's neurons computes 8
-float64 or 16 float32 sigmoids per instruction (with AVX-512).
+float64 or 16 float32 sigmoids per instruction where it uses 512-bit registers (`neuro explain numba-blocks` reads
+the width the loop uses on the machine it runs on).
 
 The method is the textbook one (Cody and Waite; fdlibm's `exp` works the same way):
 

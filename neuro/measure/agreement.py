@@ -235,19 +235,20 @@ def compare(name: str, case: Case, result: dict, values: dict, bounds: dict) -> 
     return comparisons
 
 
-def check_backend(name: str, case: Case) -> list[Comparison]:
-    """Run `case` on backend `name` and compare every quantity with the reference."""
+def check_backend(name: str, case: Case, backend: Backend | None = None) -> list[Comparison]:
+    """Run `case` on backend `name` (or on `backend`, a variant that is no registered backend, called `name`) and
+    compare every quantity with the reference."""
     values, bounds = reference(case)
-    return compare(name, case, run(get_backend(name), case), values, bounds)
+    return compare(name, case, run(backend or get_backend(name), case), values, bounds)
 
 
-def check_every_way(name: str, case: Case) -> list[Comparison]:
+def check_every_way(name: str, case: Case, backend: Backend | None = None) -> list[Comparison]:
     """check_backend for each way the backend may run its steps (`Backend.ways`: one thread or a team, compiled
     loops or BLAS), each forced in turn; the comparisons of a backend with several name their way, as in
-    "numba-blas (blas)"."""
-    backend = get_backend(name)
+    "numba-blas (blas)". (`backend`: as in check_backend.)"""
+    backend = backend or get_backend(name)
     if len(backend.ways) == 1:
-        return check_backend(name, case)
+        return check_backend(name, case, backend)
     values, bounds = reference(case)
     comparisons = []
     try:

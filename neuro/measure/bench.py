@@ -71,11 +71,11 @@ def _rate(call: Callable[[], int], seconds: float, synchronize: Callable[[], Non
             return samples / elapsed, samples
 
 
-def validate(name: str, dtype: str, n_inputs: int, n_outputs: int) -> bool:
+def validate(name: str, dtype: str, n_inputs: int, n_outputs: int, backend=None) -> bool:
     """Does the backend agree with the reference on a small network of the benchmark's input/output shape, each
     way it may run its steps (one thread or a team, compiled loops or BLAS: `Backend.ways`)?"""
     case = random_case([n_inputs, 7, n_outputs], batch=3, seed=1, dtype=dtype, steps=2)
-    return all(c.ok for c in check_every_way(name, case))
+    return all(c.ok for c in check_every_way(name, case, backend))
 
 
 def resident_images(name: str, batch_size: int) -> int:
@@ -93,11 +93,12 @@ def check_measurements_fit(plan: Iterable[tuple[str, str, list[int], int]], what
 
 
 def measure(name: str, dtype: str, layers: list[int], batch_size: int, seconds: float = 1.0, seed: int = 0,
-            host_x: np.ndarray | None = None, forward: bool = True) -> BenchResult:
+            host_x: np.ndarray | None = None, forward: bool = True, backend=None) -> BenchResult:
     """Validate, then measure one backend on one network and batch size (see the module docstring); without
-    `forward`, the forward pass is not timed (its rate is then 0)."""
-    backend = get_backend(name)
-    validated = validate(name, dtype, layers[0], layers[-1])
+    `forward`, the forward pass is not timed (its rate is then 0). `backend`: a variant of a rung that is no
+    registered backend (`neuro ladder --ablate`), measured under the name `name`."""
+    backend = backend or get_backend(name)
+    validated = validate(name, dtype, layers[0], layers[-1], backend)
     rng = np.random.default_rng(seed)
     n = resident_images(name, batch_size)
     if host_x is None or len(host_x) < n or host_x.shape[1] != layers[0]:
