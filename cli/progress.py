@@ -19,7 +19,7 @@ class PrintedProgress:
         if done == 0:  # new work: finish the last bar, start the next one
             self.close()
             if total is None:
-                click.echo(f"{what} ...", err=True)
+                click.echo(what, err=True)
                 return
             self._bar = click.progressbar(length=total, label=what, file=sys.stderr)
             self._bar.__enter__()
