@@ -8,7 +8,9 @@ the machine code cached on disk, loaded by a second process and never stale.
 """
 
 import ast
+import importlib
 import inspect
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +33,7 @@ ops_numba_loops = pytest.importorskip("neuro.backends.cpu.ops_numba_loops")
 ops_numba_team = pytest.importorskip("neuro.backends.cpu.ops_numba_team")
 ops_numba_blas = pytest.importorskip("neuro.backends.cpu.ops_numba_blas")
 compiled = pytest.importorskip("neuro.backends.cpu.compiled")
+compiled_again_names = compiled.compiled_again_names
 
 CLASSIC = [784, 16, 16, 10]
 COMPILED_RUNGS = [name for name in REGISTRY if name.startswith("numba")]
@@ -59,6 +62,24 @@ def test_no_file_of_the_framework_or_its_backends_is_longer_than_400_lines():
     lengths = {str(path): len(path.read_text().splitlines()) for folder in folders for path in folder.rglob("*.py")}
     assert len(lengths) > 50
     assert all(n <= 400 for n in lengths.values()), {k: v for k, v in lengths.items() if v > 400}
+
+
+@pytest.mark.parametrize("name", [name for name in COMPILED_RUNGS if name not in ("numba-loops", "numba-blas")])
+def test_each_rung_that_inherits_lists_in_its_docstring_exactly_the_functions_it_compiles_again(name):
+    rung = importlib.import_module(f"neuro.backends.{REGISTRY[name].module}")
+    again = compiled_again_names(rung)
+    assert again, f"{name} compiles nothing again: does it still end with inherit(previous, globals())?"
+    paragraphs = [p for p in rung.__doc__.split("\n\n") if p.startswith("Compiled again from ")]
+    assert len(paragraphs) == 1, f"{name}'s docstring needs one paragraph 'Compiled again from ... by `inherit`: ...'"
+    head, _, names = paragraphs[0].partition(":")
+    assert f"from {REGISTRY[name].builds_on} by `inherit`" in head
+    assert re.findall(r"`(\w+)`", names) == again
+
+
+def test_the_rungs_that_inherit_nothing_list_nothing():
+    for name in ("numba-loops", "numba-blas"):  # (the first rung; numba-blas runs numba-team's compiled code)
+        rung = importlib.import_module(f"neuro.backends.{REGISTRY[name].module}")
+        assert compiled_again_names(rung) == [] and "Compiled again from" not in rung.__doc__
 
 
 def state(backend, case, dtype):

@@ -10,7 +10,9 @@ before would go on calling that rung's `sigmoid`, never this one's. So a rung en
 which brings in every compiled function of the rung before that this rung does not define itself, compiled
 again from the very same source, with its names looked up here: the same code, calling this rung's functions.
 Names that are not compiled functions (constants, helpers in plain Python) come over as they are, unless the
-rung defines its own.
+rung defines its own. Since that line hides what a rung holds, each rung's docstring ends with the functions it
+compiles again ("Compiled again from ... by `inherit`: ..."), and a test checks that list against
+`compiled_again_names`, so it cannot go stale.
 
 The disk cache. `cache=True` keeps each function's machine code in `__pycache__`, so that a second process
 loads it instead of compiling again, and Numba throws it away when the function's own source file changes.
@@ -76,6 +78,14 @@ def compiled_again(function: CPUDispatcher, namespace: dict) -> CPUDispatcher:
     options = {key: value for key, value in function.targetoptions.items() if key != "nopython"}
     cached = not isinstance(function._cache, caching.NullCache)
     return njit(cache=cached, locals=function.locals, **options)(copy)
+
+
+def compiled_again_names(rung: types.ModuleType) -> list[str]:
+    """The names of the functions that `inherit` compiled again into `rung`: compiled functions that look their
+    names up in the rung's globals but whose code is another file's (a rung before's), sorted."""
+    here = vars(rung)
+    return sorted(name for name, value in here.items() if isinstance(value, CPUDispatcher)
+                  and value.py_func.__globals__ is here and value.py_func.__code__.co_filename != rung.__file__)
 
 
 def typed_list(arrays) -> List:

@@ -20,6 +20,12 @@ A team computes the very same numbers as one thread, bit for bit: it shares rows
 one thread goes through (`share`), each sample's sums come out the same whatever sample they are paired with
 (numba-tiles), and every sum over the samples runs over all of them in the same order. So the backend may
 switch between the two ways at any step, and a training run does not depend on the number of cores.
+
+Compiled again from numba-tiles by `inherit` (its source, calling this rung's functions; backends/cpu/compiled.py):
+`activate`, `add_bias_gradient`, `add_gradient`, `add_gradient_row`, `add_gradients`, `add_products2`,
+`add_products4`, `add_rows4`, `all_activations`, `backprop`, `borrowed_list`, `feedforward`, `gradient`,
+`layer_forward`, `layer_offsets`, `layer_sums`, `output_delta`, `outputs`, `step_buffers`, `steps_on_views`,
+`sum_products2`, `sum_products4`, `train_step`, `train_steps`, `weighted_sum`, `weighted_sums4x2`.
 """
 
 from __future__ import annotations

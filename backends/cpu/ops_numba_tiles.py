@@ -23,6 +23,10 @@ Why it is faster:
 Tiles change no sum's order between one sample and the next: a sample's sum comes out the same, bit for bit,
 whichever sample it is paired with (the last of an odd number is paired with itself), so the samples may be
 shared out anywhere, as the team of threads of the next rung does.
+
+Compiled again from numba-blocks by `inherit` (its source, calling this rung's functions; backends/cpu/compiled.py):
+`activate`, `add_bias_gradient`, `add_gradient_row`, `add_gradients`, `all_activations`, `feedforward`,
+`layer_forward`, `layer_offsets`, `output_delta`, `outputs`, `step_buffers`, `steps`, `train_step`, `weighted_sum`.
 """
 
 from __future__ import annotations
