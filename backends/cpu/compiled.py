@@ -91,8 +91,9 @@ def compiled_again_names(rung: types.ModuleType) -> list[str]:
 def typed_list(arrays) -> List:
     """The arrays (a network's weights, or its biases) as a Numba typed list, the form the compiled rungs take.
 
-    Making one costs tens of microseconds, so the last four made are kept and reused while they hold the very
-    same arrays (the training loop passes the same parameters to every call).
+    Making one checks and boxes every array, work on the scale of a small network's step, so the last four made
+    are kept and reused while they hold the very same arrays (the training loop passes the same parameters to
+    every call).
     """
     key = tuple(arrays)
     for kept in _kept:

@@ -7,7 +7,7 @@ mini-batches (`train_steps`), so that nothing comes back to the interpreter betw
 names and the order of the functions are those of ops_python.py; a diff of the two files shows the rest.
 
 Why it is faster: each `+` and `*` is one machine instruction on numbers in registers, where the interpreter
-spent dozens of nanoseconds on each (finding the method, boxing the result in a new float object).
+does many times that work for each (finding the method, boxing the result in a new float object).
 Why it is not faster still: every sum runs in the order it is written, each addition waiting for the one
 before it, and each sample allocates its own small arrays. The next rungs take those on one at a time.
 

@@ -66,9 +66,9 @@ waking the team."""
 
 PATIENCE_SPINS = 5_000
 PATIENCE_SPINS_PER_WORK = 0.01
-"""A member waits at a barrier for at most PATIENCE_SPINS spins (a few pauses of the CPU each: a tenth of a
-millisecond or so) plus PATIENCE_SPINS_PER_WORK per multiply-add of a step, before it stops the team. In a
-healthy team the members meet within microseconds."""
+"""A member waits at a barrier for at most PATIENCE_SPINS spins (a few pauses of the CPU each) plus
+PATIENCE_SPINS_PER_WORK per multiply-add of a step, before it stops the team: long beside the wait of a healthy team,
+whose members do the same work between barriers, short beside the time slice of a member that has lost its core."""
 
 FIRST_RECHECK, LAST_RECHECK = 0.5, 8.0
 """Seconds between timings of the way that lost (see `WayTimings`): doubled each time it loses again, up to LAST."""

@@ -8,8 +8,9 @@ four samples (`sum_products4`, `add_products4`, and the same for a last pair of 
 points hand the loops views of their arrays without reference counts (`borrowed`).
 
 Why it is faster:
-* In the rung before, each multiply-add of a weighted sum loaded two numbers, a weight and an activation, and a
-  core loads only two or three per cycle: the loops ran at the speed of the loads. In a tile of four neurons
+* In the rung before, each multiply-add of a weighted sum loaded two numbers, a weight and an activation; on a
+  core that can load fewer numbers per cycle than it can multiply-add (two or three loads per cycle is common),
+  the loops run at the speed of the loads. In a tile of four neurons
   and two samples, each weight, once loaded, serves both samples and each activation all four neurons: 6 loads
   for 8 multiply-adds. The gradient's running sums are loaded and stored once per four samples instead of once
   per sample. This "register blocking" is the main trick of every fast matrix product; the tiles are written

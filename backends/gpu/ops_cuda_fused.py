@@ -1,8 +1,8 @@
 """cuda-fused: a whole stretch of mini-batches in one kernel launch, by one thread block, for small networks.
 
 What changed from cuda-tiled: `train_steps` launches one kernel for the whole stretch (`cuda_fused_kernels.py`),
-in place of 3L launches per mini-batch. Why the machine runs it faster: on the classic network the GPU's work
-per step is tiny, and the step's time was the host's, launching kernels; now a launch serves hundreds of steps,
+in place of 3L launches per mini-batch. Why it should run faster: on the classic network the GPU's work per
+step is tiny, so the step's time is mostly the host's, launching kernels; now a launch serves hundreds of steps,
 the phases of a step are ordered by `syncthreads` inside one block, and the mini-batch's activations and deltas
 stay in shared memory. What it gives up: one block runs on one of the GPU's many multiprocessors, so it only
 pays while the network and the batch are small.

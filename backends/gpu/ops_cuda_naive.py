@@ -2,7 +2,7 @@
 
 What changed from python: the two outer loops of every loop nest (samples and neurons, or neurons and inputs)
 became a grid of GPU threads, each computing one number with the innermost loop (kernels and thread layout:
-`cuda_naive_kernels.py`). Why the machine runs it faster: thousands of threads compute at once, and the data
+`cuda_naive_kernels.py`). Why it should run faster: thousands of threads compute at once, and the data
 never leaves the GPU. What it does not yet do: share anything between threads (cuda-tiled does), or launch
 fewer kernels per step (cuda-fused does).
 
@@ -22,8 +22,8 @@ stream, without waiting for any of them:
     update_parameters          L   w -= eta/m sum_s delta a^T, b -= eta/m sum_s delta (gradient and step fused)
 
 `gradient` launches the same, with `accumulate_gradient` storing nabla_w and nabla_b instead of the update.
-Each launch costs the host tens of microseconds of Python, so a small network's step takes as long as its
-launches, whatever the batch size (`launches` says how many; docs/gpu.md).
+Each launch costs the host a fixed time of Python and driver work, so a small network's step can take as long
+as its launches, whatever the batch size (`launches` says how many; docs/gpu.md has the times a GPU measured).
 """
 
 from __future__ import annotations
