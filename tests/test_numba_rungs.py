@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import neuro.sizes
 from neuro import NeuroError
 from neuro.backends import REGISTRY, backend_status, get_backend
 from neuro.measure.agreement import random_case
@@ -35,7 +36,7 @@ ops_numba_blas = pytest.importorskip("neuro.backends.cpu.ops_numba_blas")
 compiled = pytest.importorskip("neuro.backends.cpu.compiled")
 compiled_again_names = compiled.compiled_again_names
 
-CLASSIC = [784, 16, 16, 10]
+CLASSIC = list(neuro.sizes.CLASSIC)
 COMPILED_RUNGS = [name for name in REGISTRY if name.startswith("numba")]
 BACKENDS = Path(ops_numba_blas.__file__).parent
 
@@ -131,7 +132,8 @@ def test_a_team_computes_the_same_numbers_as_one_thread_bit_for_bit(dtype, sizes
     backend = get_backend("numba-team")
     case = random_case(sizes, batch, seed=5, dtype=dtype, steps=3)
     order = np.concatenate([case.order, case.order])[: 3 * batch + batch // 2]  # three steps (and a short one)
-    one_thread, team = train_each_way(backend, case, dtype, order, batch, [ops_numba_team.SERIAL, ops_numba_team.TEAM])
+    ways = [ops_numba_team.ONE_THREAD, ops_numba_team.TEAM]
+    one_thread, team = train_each_way(backend, case, dtype, order, batch, ways)
     for a, b in zip(one_thread, team, strict=True):
         np.testing.assert_array_equal(b, a)
 
@@ -158,14 +160,14 @@ def test_a_team_that_stops_half_way_leaves_the_rest_to_one_thread_with_the_same_
     backend._timings.clear()
     backend.train_steps(w, b, x, y, case.order, 0, 60, 10, 3.0, "cross-entropy")  # (the first stretch: a team)
     assert stopped_at == [0, 0]  # both members stopped at the first step's first barrier
-    (expected,) = train_each_way(backend, case, "float32", case.order, 10, [ops_numba_team.SERIAL])
+    (expected,) = train_each_way(backend, case, "float32", case.order, 10, [ops_numba_team.ONE_THREAD])
     for got, want in zip(w + b, expected, strict=True):
         np.testing.assert_array_equal(got, want)
 
 
 def test_the_backend_keeps_whichever_way_trained_faster_and_times_the_other_again_later():
     ways = ops_numba_team.WayTimings()
-    team, serial = ops_numba_team.TEAM, ops_numba_team.SERIAL
+    team, serial = ops_numba_team.TEAM, ops_numba_team.ONE_THREAD
     assert ways.next(now=0.0) == team
     ways.record(team, 1000, 100.0, now=0.5)  # (a first call, which may have compiled: not counted)
     assert ways.next(now=0.5) == team
@@ -189,11 +191,11 @@ def test_single_steps_and_small_networks_run_on_one_thread_stretches_may_run_on_
     backend = ops_numba_team.create()
     monkeypatch.setattr(backend, "team_size", lambda weights: 2)
     weights = [np.empty((n_out, n_in)) for n_in, n_out in zip(CLASSIC, CLASSIC[1:])]
-    assert backend._ways(weights, 10, samples=600) is not None  # a stretch of the training loop
-    assert backend._ways(weights, 10, samples=10) is None  # one step: waking the team would cost more
-    assert backend._ways(weights, 1, samples=600) is None  # too small a step
+    assert backend._way_timings(weights, 10, samples=600) is not None  # a stretch of the training loop
+    assert backend._way_timings(weights, 10, samples=10) is None  # one step: waking the team would cost more
+    assert backend._way_timings(weights, 1, samples=600) is None  # too small a step
     monkeypatch.setattr(backend, "team_size", lambda weights: 1)
-    assert backend._ways(weights, 10, samples=600) is None
+    assert backend._way_timings(weights, 10, samples=600) is None
 
 
 def test_large_steps_go_to_blas():

@@ -175,8 +175,10 @@ def _rung_file(py_func) -> Path | None:
     """The file of a rung that backends/loader.py loaded from outside the package, if `py_func` was compiled in
     it (its own function, or one that `inherit` compiled again there): its machine code calls both that file's
     functions and this folder's, so its cache must go stale when either changes."""
-    from ..loader import MODULE_PREFIX
-
+    try:
+        from ..loader import MODULE_PREFIX
+    except ImportError:  # (a copy of this file outside the package, as a test makes: it loads no rung files)
+        return None
     if not py_func.__module__.startswith(MODULE_PREFIX):
         return None
     module = sys.modules.get(py_func.__module__)

@@ -247,4 +247,4 @@ inherit(previous, globals())
 
 
 def create():
-    return previous.CompiledLoops("numba-blocks", sys.modules[__name__])
+    return previous.LoopsBackend("numba-blocks", sys.modules[__name__])

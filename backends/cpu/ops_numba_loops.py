@@ -143,7 +143,7 @@ def outputs(weights, biases, x):
     return all_activations(weights, biases, x)[-1]
 
 
-class CompiledLoops(HostArrays, StepByStep):
+class LoopsBackend(HostArrays, StepByStep):
     """A rung of compiled loops on the CPU, on one thread. The Python side is the same for every such rung:
     it hands the arrays to the compiled functions of the rung's module, `rung`.
 
@@ -183,5 +183,5 @@ def unavailable_reason() -> str | None:
     return None  # this module imported, so numba did too
 
 
-def create() -> CompiledLoops:
-    return CompiledLoops("numba-loops", sys.modules[__name__])
+def create() -> LoopsBackend:
+    return LoopsBackend("numba-loops", sys.modules[__name__])

@@ -43,4 +43,4 @@ inherit(previous, globals())
 
 
 def create():
-    return previous.CompiledLoops("numba-reorder", sys.modules[__name__])
+    return previous.LoopsBackend("numba-reorder", sys.modules[__name__])

@@ -55,7 +55,7 @@ from .ops_numba_tiles import (
 )
 from .spin_barrier import Team, barrier, prefetch
 
-SERIAL, TEAM = "one-thread", "team"
+ONE_THREAD, TEAM = "one-thread", "team"
 
 TEAM_WORK = 50_000
 TEAM_CALL_WORK = 5_000_000
@@ -177,7 +177,7 @@ inherit(previous, globals())
 
 @dataclass
 class WayTimings:
-    """How fast each way of running a stretch of steps (SERIAL, TEAM) trained when last timed, and which to take.
+    """How fast each way of running a stretch of steps (ONE_THREAD, TEAM) trained when last timed, and which to take.
 
     Each way is timed first (its very first call is not counted: it may have compiled, or loaded its machine code
     from the disk); then the faster one runs, and now and then (FIRST_RECHECK seconds, doubled each time it
@@ -193,14 +193,14 @@ class WayTimings:
 
     def next(self, now: float) -> str:
         """The way the next stretch runs."""
-        untimed = [way for way in (TEAM, SERIAL) if way not in self.samples_per_s]
+        untimed = [way for way in (TEAM, ONE_THREAD) if way not in self.samples_per_s]
         if untimed:
             return untimed[0]
         return self.other(self.best) if now >= self.recheck_at else self.best
 
     @staticmethod
     def other(way: str) -> str:
-        return SERIAL if way == TEAM else TEAM
+        return ONE_THREAD if way == TEAM else TEAM
 
     def record(self, way: str, samples: int, seconds: float, now: float) -> None:
         """A stretch of `samples` ran `way` in `seconds`."""
@@ -218,10 +218,10 @@ class WayTimings:
         self.recheck_at = now + self.wait
 
 
-class TeamBackend(previous.CompiledLoops):
+class TeamBackend(previous.LoopsBackend):
     """The compiled loops of the rungs before, on one thread or on a team of threads, whichever trains faster."""
 
-    ways = (SERIAL, TEAM)
+    ways = (ONE_THREAD, TEAM)
 
     def __init__(self, name: str, rung) -> None:
         super().__init__(name, rung)
@@ -255,7 +255,7 @@ class TeamBackend(previous.CompiledLoops):
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         return max(1, min(self.threads, cores, weights[0].shape[0] // 4))
 
-    def _ways(self, weights, m: int, samples: int) -> WayTimings | None:
+    def _way_timings(self, weights, m: int, samples: int) -> WayTimings | None:
         """The timings that choose between one thread and a team for calls of `samples` samples in steps of m; None
         where a team is out of the question (one core, or too little work to wake one)."""
         per_sample = sum(w.size for w in weights)
@@ -267,16 +267,16 @@ class TeamBackend(previous.CompiledLoops):
 
     def train_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost):
         m = min(batch_size, stop - start)
-        ways = None if self._forced else self._ways(weights, m, stop - start)
-        way = self._forced or (ways.next(time.perf_counter()) if ways else SERIAL)
+        timings = None if self._forced else self._way_timings(weights, m, stop - start)
+        way = self._forced or (timings.next(time.perf_counter()) if timings else ONE_THREAD)
         started = time.perf_counter()
         done = self._team_steps(weights, biases, x, y, order, start, stop, batch_size, eta, cost) if way == TEAM \
             else start
         if done < stop:  # one thread: the whole stretch, or what a team that stopped left of it
             super().train_steps(weights, biases, x, y, order, done, stop, batch_size, eta, cost)
-        if ways is not None:
+        if timings is not None:
             now = time.perf_counter()
-            ways.record(way, stop - start, now - started, now)
+            timings.record(way, stop - start, now - started, now)
 
     def _team_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost) -> int:
         """The stretch on a team (of two when the tests force it, whatever the machine); returns where it stopped."""

@@ -291,4 +291,4 @@ inherit(previous, globals())
 
 
 def create():
-    return previous.CompiledLoops("numba-tiles", sys.modules[__name__])
+    return previous.LoopsBackend("numba-tiles", sys.modules[__name__])
