@@ -73,11 +73,12 @@ class Backend(Protocol):
         ...
 
     ways: tuple[str, ...]
-    """The ways this backend may run a stretch of steps, which it chooses between by itself (one thread or a team
-    of threads, compiled loops or BLAS); most backends have one. The agreement tests force each in turn."""
+    """The ways this backend may run a stretch of steps, which it chooses between by itself, named in lower case
+    with hyphens: "one-thread" or "team" (numba-team), and "blas" (numba-blas); "fused" or "tiled" (cuda-fused);
+    the two rungs the cuda alias picks between. Most backends have one. The agreement tests force each in turn."""
 
     def force_way(self, way: str | None) -> None:
-        """Run every stretch of steps `way`'s way from now on (None: choose again), or a NeuroError."""
+        """Run every stretch of steps the way `way` from now on (None: choose again), or a NeuroError."""
         ...
 
     def launches(self, sizes: tuple[int, ...], batch_size: int, dtype: str, steps: int) -> int:

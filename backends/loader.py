@@ -2,7 +2,8 @@
 
 `--backend path/to/my_rung.py` (or `--backend mypackage.rungs:my_rung`) works wherever a registered name does.
 The file (or the object NAME of the module) provides the same small protocol as a registered rung's module
-(`unavailable_reason`, `create`, optional `note`, see backends/base.py) and says where it stands on the ladder:
+(`unavailable_reason`, `create`, optional `note` and `simulated`, see backends/base.py) and says where it stands
+on the ladder:
 
     BUILDS_ON = "numba-loops"         the registered rung it builds on (and is timed against by `neuro check`)
     CHANGE = "sums in any order"      what it changes, in one line
@@ -28,6 +29,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from neuro.sizes import check_sizes
 from neuro.support.errors import NeuroError
 
 ENTRY_POINT_GROUP = "neuro.backends"
@@ -184,4 +186,8 @@ def info(loaded: LoadedRung):
                              f"not {case!r}") from None
     if not isinstance(case, RungCase):
         raise NeuroError(f"{loaded.origin}: CASE must be a RungCase or a dict with layers and batch_size")
+    try:
+        check_sizes(case.layers)
+    except NeuroError as error:
+        raise NeuroError(f"{loaded.origin}: CASE: {error}") from None
     return BackendInfo(loaded.spec, loaded.origin, rung.CHANGE.strip(), builds_on, case)

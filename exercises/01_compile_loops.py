@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from neuro.backends.cpu import ops_numba_loops as solution_shape  # (only its CompiledLoops: the Python side)
+from neuro.backends.cpu import ops_numba_loops as solution_shape  # (only its LoopsBackend: the Python side)
 
 BUILDS_ON = "python"
 CHANGE = "the Python backend's functions, compiled by Numba (exercise 1)"
@@ -144,7 +144,7 @@ def outputs(weights, biases, x):
     return all_activations(weights, biases, x)[-1]
 
 
-class ExerciseLoops(solution_shape.CompiledLoops):
+class ExerciseLoops(solution_shape.LoopsBackend):
     compiles = COMPILES
 
 

@@ -38,4 +38,4 @@ def unavailable_reason() -> str | None:
 
 
 def create():
-    return previous.CompiledLoops("exercise-2", sys.modules[__name__])
+    return previous.LoopsBackend("exercise-2", sys.modules[__name__])

@@ -57,7 +57,7 @@ print(f"python {sys.version.split()[0]}, numpy {numpy.__version__}, numba {numba
       f"numba-cuda {version('numba-cuda')}")
 from neuro.backends import backend_status
 status = backend_status("cuda-tiled")
-if not status.available or "simulat" in status.reason:
+if not status.available or status.simulated:
     sys.exit(f"gpu-check: the cuda rungs cannot use a GPU here: {status.reason}")
 from numba import cuda
 @cuda.jit

@@ -17,6 +17,7 @@ from neuro.backends.ops_numpy import NumpyBackend
 from neuro.costs import COSTS
 from neuro.measure.agreement import check_backend, compare, random_case, reference, run
 from neuro.measure.properties import cases, examples_for
+from neuro.sizes import CLASSIC
 
 
 def assert_agrees(name, case):
@@ -54,7 +55,7 @@ def test_backend_agrees_on_the_classic_network(name, dtype):
     # A simulator runs one Python thread per GPU thread, and a tiled kernel waits for all of a block's at every
     # tile: give it a narrower network whose input still spans several tiles and a partial one (784 inputs take
     # minutes there; scripts/gpu-check.sh runs the classic network on a real GPU).
-    sizes, batch = ([784, 16, 16, 10], 10) if not is_simulated(name) else ([100, 7, 10], 3)
+    sizes, batch = (list(CLASSIC), 10) if not is_simulated(name) else ([100, 7, 10], 3)
     for cost in COSTS:
         assert_agrees(name, random_case(sizes, batch=batch, seed=7, cost=cost, dtype=dtype, steps=2))
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from neuro.backends import backend_status
+from neuro.sizes import CLASSIC, WIDE
 
 status = backend_status("cuda-tiled")
 pytestmark = pytest.mark.skipif(not status.available, reason=f"cuda unavailable: {status.reason}")
@@ -99,14 +100,14 @@ def numpy_steps(weights, biases, x, y, order, start, stop, batch_size, eta, quad
 def test_fused_kernel_runs_a_stretch_with_a_short_last_mini_batch(quadratic):
     """Three weight layers (as in the classic network), widths that are not multiples of the block's threads, and
     a stretch of 11 samples from an offset start in mini-batches of 4: 4 + 4 + 3."""
-    from neuro.backends.gpu.ops_cuda_fused import FusedSteps
+    from neuro.backends.gpu.ops_cuda_fused import FusedBackend
 
     rng = np.random.default_rng(1)
     sizes, n = (13, 7, 5, 3), 20
     weights = [rng.normal(size=(m, k)) for k, m in zip(sizes, sizes[1:])]
     biases = [rng.normal(size=m) for m in sizes[1:]]
     x, y, order = rng.random((n, sizes[0])), rng.random((n, sizes[-1])), rng.permutation(n)
-    backend = FusedSteps()
+    backend = FusedBackend()
     backend.force_way("fused")
     w, b = [backend.to_backend(a, "float64") for a in weights], [backend.to_backend(a, "float64") for a in biases]
     cost = "quadratic" if quadratic else "cross-entropy"
@@ -121,10 +122,10 @@ def test_fused_rung_runs_the_wide_network_as_cuda_tiled_does():
     """The rule: the classic network at batch 10 runs fused, in one launch per stretch; the wide network, or a
     batch whose activations and deltas overflow shared memory, runs on cuda-tiled's kernels, 3L launches a step."""
     from neuro.backends.gpu.ops_cuda import choose
-    from neuro.backends.gpu.ops_cuda_fused import FusedSteps
+    from neuro.backends.gpu.ops_cuda_fused import FusedBackend
 
-    backend = FusedSteps()
-    classic, wide = (784, 16, 16, 10), (784, 1024, 1024, 10)
+    backend = FusedBackend()
+    classic, wide = CLASSIC, WIDE
     assert backend.way_for(classic, 10, "float32") == "fused" == backend.way_for(classic, 10, "float64")
     assert backend.launches(classic, 10, "float32", 600) == 1
     assert backend.way_for(wide, 256, "float32") == "tiled"
@@ -137,11 +138,11 @@ def test_fused_rung_runs_the_wide_network_as_cuda_tiled_does():
 def test_fused_rung_falls_back_to_cuda_tiled_bit_for_bit():
     """Forced to its fallback, cuda-fused computes exactly what cuda-tiled computes (the same kernels)."""
     from neuro.backends import get_backend
-    from neuro.backends.gpu.ops_cuda_fused import FusedSteps
+    from neuro.backends.gpu.ops_cuda_fused import FusedBackend
     from neuro.measure.agreement import random_case, run
 
     case = random_case([6, 3], batch=2, seed=2, steps=2)  # small: cuda-tiled is slow on the simulator
-    fused = FusedSteps()
+    fused = FusedBackend()
     fused.force_way("tiled")
     tiled = run(get_backend("cuda-tiled"), case)
     fell_back = run(fused, case)

@@ -34,7 +34,7 @@ def test_dry_run_prints_one_table_and_writes_json_that_says_it_measured_nothing(
     assert record["dry_run"] is True
     rows = {(r["case"], r["name"]): r for r in record["rows"]}
     fused = rows[("classic", "cuda-fused")]
-    assert fused["validated"] is True and fused["note"] == "path: fused"
+    assert fused["validated"] is True and fused["note"] == "way: fused"
     assert fused["launches_per_step"] == 1.0  # one launch for a stretch (of one mini-batch, in a dry run)
     assert rows[("classic", "numpy")]["launches_per_step"] is None
     torch_row = rows[("classic", "torch eager")]

@@ -8,7 +8,9 @@ the machine code cached on disk, loaded by a second process and never stale.
 """
 
 import ast
+import importlib
 import inspect
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import neuro.sizes
 from neuro import NeuroError
 from neuro.backends import REGISTRY, backend_status, get_backend
 from neuro.measure.agreement import random_case
@@ -31,8 +34,9 @@ ops_numba_loops = pytest.importorskip("neuro.backends.cpu.ops_numba_loops")
 ops_numba_team = pytest.importorskip("neuro.backends.cpu.ops_numba_team")
 ops_numba_blas = pytest.importorskip("neuro.backends.cpu.ops_numba_blas")
 compiled = pytest.importorskip("neuro.backends.cpu.compiled")
+compiled_again_names = compiled.compiled_again_names
 
-CLASSIC = [784, 16, 16, 10]
+CLASSIC = list(neuro.sizes.CLASSIC)
 COMPILED_RUNGS = [name for name in REGISTRY if name.startswith("numba")]
 BACKENDS = Path(ops_numba_blas.__file__).parent
 
@@ -59,6 +63,24 @@ def test_no_file_of_the_framework_or_its_backends_is_longer_than_400_lines():
     lengths = {str(path): len(path.read_text().splitlines()) for folder in folders for path in folder.rglob("*.py")}
     assert len(lengths) > 50
     assert all(n <= 400 for n in lengths.values()), {k: v for k, v in lengths.items() if v > 400}
+
+
+@pytest.mark.parametrize("name", [name for name in COMPILED_RUNGS if name not in ("numba-loops", "numba-blas")])
+def test_each_rung_that_inherits_lists_in_its_docstring_exactly_the_functions_it_compiles_again(name):
+    rung = importlib.import_module(f"neuro.backends.{REGISTRY[name].module}")
+    again = compiled_again_names(rung)
+    assert again, f"{name} compiles nothing again: does it still end with inherit(previous, globals())?"
+    paragraphs = [p for p in rung.__doc__.split("\n\n") if p.startswith("Compiled again from ")]
+    assert len(paragraphs) == 1, f"{name}'s docstring needs one paragraph 'Compiled again from ... by `inherit`: ...'"
+    head, _, names = paragraphs[0].partition(":")
+    assert f"from {REGISTRY[name].builds_on} by `inherit`" in head
+    assert re.findall(r"`(\w+)`", names) == again
+
+
+def test_the_rungs_that_inherit_nothing_list_nothing():
+    for name in ("numba-loops", "numba-blas"):  # (the first rung; numba-blas runs numba-team's compiled code)
+        rung = importlib.import_module(f"neuro.backends.{REGISTRY[name].module}")
+        assert compiled_again_names(rung) == [] and "Compiled again from" not in rung.__doc__
 
 
 def state(backend, case, dtype):
@@ -110,7 +132,8 @@ def test_a_team_computes_the_same_numbers_as_one_thread_bit_for_bit(dtype, sizes
     backend = get_backend("numba-team")
     case = random_case(sizes, batch, seed=5, dtype=dtype, steps=3)
     order = np.concatenate([case.order, case.order])[: 3 * batch + batch // 2]  # three steps (and a short one)
-    one_thread, team = train_each_way(backend, case, dtype, order, batch, [ops_numba_team.SERIAL, ops_numba_team.TEAM])
+    ways = [ops_numba_team.ONE_THREAD, ops_numba_team.TEAM]
+    one_thread, team = train_each_way(backend, case, dtype, order, batch, ways)
     for a, b in zip(one_thread, team, strict=True):
         np.testing.assert_array_equal(b, a)
 
@@ -137,14 +160,14 @@ def test_a_team_that_stops_half_way_leaves_the_rest_to_one_thread_with_the_same_
     backend._timings.clear()
     backend.train_steps(w, b, x, y, case.order, 0, 60, 10, 3.0, "cross-entropy")  # (the first stretch: a team)
     assert stopped_at == [0, 0]  # both members stopped at the first step's first barrier
-    (expected,) = train_each_way(backend, case, "float32", case.order, 10, [ops_numba_team.SERIAL])
+    (expected,) = train_each_way(backend, case, "float32", case.order, 10, [ops_numba_team.ONE_THREAD])
     for got, want in zip(w + b, expected, strict=True):
         np.testing.assert_array_equal(got, want)
 
 
 def test_the_backend_keeps_whichever_way_trained_faster_and_times_the_other_again_later():
     ways = ops_numba_team.WayTimings()
-    team, serial = ops_numba_team.TEAM, ops_numba_team.SERIAL
+    team, serial = ops_numba_team.TEAM, ops_numba_team.ONE_THREAD
     assert ways.next(now=0.0) == team
     ways.record(team, 1000, 100.0, now=0.5)  # (a first call, which may have compiled: not counted)
     assert ways.next(now=0.5) == team
@@ -168,11 +191,11 @@ def test_single_steps_and_small_networks_run_on_one_thread_stretches_may_run_on_
     backend = ops_numba_team.create()
     monkeypatch.setattr(backend, "team_size", lambda weights: 2)
     weights = [np.empty((n_out, n_in)) for n_in, n_out in zip(CLASSIC, CLASSIC[1:])]
-    assert backend._ways(weights, 10, samples=600) is not None  # a stretch of the training loop
-    assert backend._ways(weights, 10, samples=10) is None  # one step: waking the team would cost more
-    assert backend._ways(weights, 1, samples=600) is None  # too small a step
+    assert backend._way_timings(weights, 10, samples=600) is not None  # a stretch of the training loop
+    assert backend._way_timings(weights, 10, samples=10) is None  # one step: waking the team would cost more
+    assert backend._way_timings(weights, 1, samples=600) is None  # too small a step
     monkeypatch.setattr(backend, "team_size", lambda weights: 1)
-    assert backend._ways(weights, 10, samples=600) is None
+    assert backend._way_timings(weights, 10, samples=600) is None
 
 
 def test_large_steps_go_to_blas():

@@ -61,7 +61,7 @@ def unavailable_reason():
 
 
 def create():
-    return previous.CompiledLoops("mine-compiled", sys.modules[__name__])
+    return previous.LoopsBackend("mine-compiled", sys.modules[__name__])
 '''
 
 

@@ -10,7 +10,9 @@ before would go on calling that rung's `sigmoid`, never this one's. So a rung en
 which brings in every compiled function of the rung before that this rung does not define itself, compiled
 again from the very same source, with its names looked up here: the same code, calling this rung's functions.
 Names that are not compiled functions (constants, helpers in plain Python) come over as they are, unless the
-rung defines its own.
+rung defines its own. Since that line hides what a rung holds, each rung's docstring ends with the functions it
+compiles again ("Compiled again from ... by `inherit`: ..."), and a test checks that list against
+`compiled_again_names`, so it cannot go stale.
 
 The disk cache. `cache=True` keeps each function's machine code in `__pycache__`, so that a second process
 loads it instead of compiling again, and Numba throws it away when the function's own source file changes.
@@ -78,11 +80,20 @@ def compiled_again(function: CPUDispatcher, namespace: dict) -> CPUDispatcher:
     return njit(cache=cached, locals=function.locals, **options)(copy)
 
 
+def compiled_again_names(rung: types.ModuleType) -> list[str]:
+    """The names of the functions that `inherit` compiled again into `rung`: compiled functions that look their
+    names up in the rung's globals but whose code is another file's (a rung before's), sorted."""
+    here = vars(rung)
+    return sorted(name for name, value in here.items() if isinstance(value, CPUDispatcher)
+                  and value.py_func.__globals__ is here and value.py_func.__code__.co_filename != rung.__file__)
+
+
 def typed_list(arrays) -> List:
     """The arrays (a network's weights, or its biases) as a Numba typed list, the form the compiled rungs take.
 
-    Making one costs tens of microseconds, so the last four made are kept and reused while they hold the very
-    same arrays (the training loop passes the same parameters to every call).
+    Making one checks and boxes every array, work on the scale of a small network's step, so the last four made
+    are kept and reused while they hold the very same arrays (the training loop passes the same parameters to
+    every call).
     """
     key = tuple(arrays)
     for kept in _kept:
@@ -164,8 +175,10 @@ def _rung_file(py_func) -> Path | None:
     """The file of a rung that backends/loader.py loaded from outside the package, if `py_func` was compiled in
     it (its own function, or one that `inherit` compiled again there): its machine code calls both that file's
     functions and this folder's, so its cache must go stale when either changes."""
-    from ..loader import MODULE_PREFIX
-
+    try:
+        from ..loader import MODULE_PREFIX
+    except ImportError:  # (a copy of this file outside the package, as a test makes: it loads no rung files)
+        return None
     if not py_func.__module__.startswith(MODULE_PREFIX):
         return None
     module = sys.modules.get(py_func.__module__)

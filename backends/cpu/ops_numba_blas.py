@@ -119,7 +119,7 @@ def train_steps(weights, biases, x, y, order, start, stop, batch_size, eta, cost
             b += np.sum(delta, axis=0, out=nabla_b)
 
 
-class NumbaBackend(previous.TeamBackend):
+class BlasBackend(previous.TeamBackend):
     """numba-team's compiled loops for small steps, BLAS for large ones."""
 
     ways = (*previous.TeamBackend.ways, BLAS)
@@ -168,5 +168,5 @@ def unavailable_reason() -> str | None:
 note = previous.note
 
 
-def create() -> NumbaBackend:
-    return NumbaBackend("numba-blas", sys.modules[previous.__name__])
+def create() -> BlasBackend:
+    return BlasBackend("numba-blas", sys.modules[previous.__name__])

@@ -19,6 +19,9 @@ Why it is faster:
   a call of `math.exp` into the C library: the loop runs as many sigmoids per instruction as its SIMD registers
   hold (`neuro explain numba-blocks` reads how many here).
 The gradient alone (`gradient`) is the same code adding into zeros, with eta = -m.
+
+Compiled again from numba-reorder by `inherit` (its source, calling this rung's functions;
+backends/cpu/compiled.py): `train_step`, `weighted_sum`.
 """
 
 from __future__ import annotations
@@ -244,4 +247,4 @@ inherit(previous, globals())
 
 
 def create():
-    return previous.CompiledLoops("numba-blocks", sys.modules[__name__])
+    return previous.LoopsBackend("numba-blocks", sys.modules[__name__])

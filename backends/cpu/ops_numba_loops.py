@@ -7,7 +7,7 @@ mini-batches (`train_steps`), so that nothing comes back to the interpreter betw
 names and the order of the functions are those of ops_python.py; a diff of the two files shows the rest.
 
 Why it is faster: each `+` and `*` is one machine instruction on numbers in registers, where the interpreter
-spent dozens of nanoseconds on each (finding the method, boxing the result in a new float object).
+does many times that work for each (finding the method, boxing the result in a new float object).
 Why it is not faster still: every sum runs in the order it is written, each addition waiting for the one
 before it, and each sample allocates its own small arrays. The next rungs take those on one at a time.
 
@@ -143,7 +143,7 @@ def outputs(weights, biases, x):
     return all_activations(weights, biases, x)[-1]
 
 
-class CompiledLoops(HostArrays, StepByStep):
+class LoopsBackend(HostArrays, StepByStep):
     """A rung of compiled loops on the CPU, on one thread. The Python side is the same for every such rung:
     it hands the arrays to the compiled functions of the rung's module, `rung`.
 
@@ -183,5 +183,5 @@ def unavailable_reason() -> str | None:
     return None  # this module imported, so numba did too
 
 
-def create() -> CompiledLoops:
-    return CompiledLoops("numba-loops", sys.modules[__name__])
+def create() -> LoopsBackend:
+    return LoopsBackend("numba-loops", sys.modules[__name__])

@@ -13,6 +13,10 @@ to contract, it fuses each multiply and add into one instruction (a*b+c, rounded
 What it costs: a different order of addition rounds differently, as any other order would; `neuro.measure.agreement`
 bounds the rounding of a sum of n terms whatever their order. No other fast-math flag: none that assumes the
 numbers finite, and none on the sigmoid, which must stay 0 or 1, never nan, at z = +-1000.
+
+Compiled again from numba-loops by `inherit` (its source, calling this rung's functions; backends/cpu/compiled.py):
+`all_activations`, `backprop`, `feedforward`, `gradient`, `output_delta`, `outputs`, `sigmoid`, `train_step`,
+`train_steps`.
 """
 
 from __future__ import annotations
@@ -39,4 +43,4 @@ inherit(previous, globals())
 
 
 def create():
-    return previous.CompiledLoops("numba-reorder", sys.modules[__name__])
+    return previous.LoopsBackend("numba-reorder", sys.modules[__name__])

@@ -20,6 +20,12 @@ A team computes the very same numbers as one thread, bit for bit: it shares rows
 one thread goes through (`share`), each sample's sums come out the same whatever sample they are paired with
 (numba-tiles), and every sum over the samples runs over all of them in the same order. So the backend may
 switch between the two ways at any step, and a training run does not depend on the number of cores.
+
+Compiled again from numba-tiles by `inherit` (its source, calling this rung's functions; backends/cpu/compiled.py):
+`activate`, `add_bias_gradient`, `add_gradient`, `add_gradient_row`, `add_gradients`, `add_products2`,
+`add_products4`, `add_rows4`, `all_activations`, `backprop`, `borrowed_list`, `feedforward`, `gradient`,
+`layer_forward`, `layer_offsets`, `layer_sums`, `output_delta`, `outputs`, `step_buffers`, `steps_on_views`,
+`sum_products2`, `sum_products4`, `train_step`, `train_steps`, `weighted_sum`, `weighted_sums4x2`.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from .ops_numba_tiles import (
 )
 from .spin_barrier import Team, barrier, prefetch
 
-SERIAL, TEAM = "one-thread", "team"
+ONE_THREAD, TEAM = "one-thread", "team"
 
 TEAM_WORK = 50_000
 TEAM_CALL_WORK = 5_000_000
@@ -60,9 +66,9 @@ waking the team."""
 
 PATIENCE_SPINS = 5_000
 PATIENCE_SPINS_PER_WORK = 0.01
-"""A member waits at a barrier for at most PATIENCE_SPINS spins (a few pauses of the CPU each: a tenth of a
-millisecond or so) plus PATIENCE_SPINS_PER_WORK per multiply-add of a step, before it stops the team. In a
-healthy team the members meet within microseconds."""
+"""A member waits at a barrier for at most PATIENCE_SPINS spins (a few pauses of the CPU each) plus
+PATIENCE_SPINS_PER_WORK per multiply-add of a step, before it stops the team: long beside the wait of a healthy team,
+whose members do the same work between barriers, short beside the time slice of a member that has lost its core."""
 
 FIRST_RECHECK, LAST_RECHECK = 0.5, 8.0
 """Seconds between timings of the way that lost (see `WayTimings`): doubled each time it loses again, up to LAST."""
@@ -171,7 +177,7 @@ inherit(previous, globals())
 
 @dataclass
 class WayTimings:
-    """How fast each way of running a stretch of steps (SERIAL, TEAM) trained when last timed, and which to take.
+    """How fast each way of running a stretch of steps (ONE_THREAD, TEAM) trained when last timed, and which to take.
 
     Each way is timed first (its very first call is not counted: it may have compiled, or loaded its machine code
     from the disk); then the faster one runs, and now and then (FIRST_RECHECK seconds, doubled each time it
@@ -187,14 +193,14 @@ class WayTimings:
 
     def next(self, now: float) -> str:
         """The way the next stretch runs."""
-        untimed = [way for way in (TEAM, SERIAL) if way not in self.samples_per_s]
+        untimed = [way for way in (TEAM, ONE_THREAD) if way not in self.samples_per_s]
         if untimed:
             return untimed[0]
         return self.other(self.best) if now >= self.recheck_at else self.best
 
     @staticmethod
     def other(way: str) -> str:
-        return SERIAL if way == TEAM else TEAM
+        return ONE_THREAD if way == TEAM else TEAM
 
     def record(self, way: str, samples: int, seconds: float, now: float) -> None:
         """A stretch of `samples` ran `way` in `seconds`."""
@@ -212,10 +218,10 @@ class WayTimings:
         self.recheck_at = now + self.wait
 
 
-class TeamBackend(previous.CompiledLoops):
+class TeamBackend(previous.LoopsBackend):
     """The compiled loops of the rungs before, on one thread or on a team of threads, whichever trains faster."""
 
-    ways = (SERIAL, TEAM)
+    ways = (ONE_THREAD, TEAM)
 
     def __init__(self, name: str, rung) -> None:
         super().__init__(name, rung)
@@ -249,7 +255,7 @@ class TeamBackend(previous.CompiledLoops):
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         return max(1, min(self.threads, cores, weights[0].shape[0] // 4))
 
-    def _ways(self, weights, m: int, samples: int) -> WayTimings | None:
+    def _way_timings(self, weights, m: int, samples: int) -> WayTimings | None:
         """The timings that choose between one thread and a team for calls of `samples` samples in steps of m; None
         where a team is out of the question (one core, or too little work to wake one)."""
         per_sample = sum(w.size for w in weights)
@@ -261,16 +267,16 @@ class TeamBackend(previous.CompiledLoops):
 
     def train_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost):
         m = min(batch_size, stop - start)
-        ways = None if self._forced else self._ways(weights, m, stop - start)
-        way = self._forced or (ways.next(time.perf_counter()) if ways else SERIAL)
+        timings = None if self._forced else self._way_timings(weights, m, stop - start)
+        way = self._forced or (timings.next(time.perf_counter()) if timings else ONE_THREAD)
         started = time.perf_counter()
         done = self._team_steps(weights, biases, x, y, order, start, stop, batch_size, eta, cost) if way == TEAM \
             else start
         if done < stop:  # one thread: the whole stretch, or what a team that stopped left of it
             super().train_steps(weights, biases, x, y, order, done, stop, batch_size, eta, cost)
-        if ways is not None:
+        if timings is not None:
             now = time.perf_counter()
-            ways.record(way, stop - start, now - started, now)
+            timings.record(way, stop - start, now - started, now)
 
     def _team_steps(self, weights, biases, x, y, order, start, stop, batch_size, eta, cost) -> int:
         """The stretch on a team (of two when the tests force it, whatever the machine); returns where it stopped."""

@@ -8,8 +8,9 @@ four samples (`sum_products4`, `add_products4`, and the same for a last pair of 
 points hand the loops views of their arrays without reference counts (`borrowed`).
 
 Why it is faster:
-* In the rung before, each multiply-add of a weighted sum loaded two numbers, a weight and an activation, and a
-  core loads only two or three per cycle: the loops ran at the speed of the loads. In a tile of four neurons
+* In the rung before, each multiply-add of a weighted sum loaded two numbers, a weight and an activation; on a
+  core that can load fewer numbers per cycle than it can multiply-add (two or three loads per cycle is common),
+  the loops run at the speed of the loads. In a tile of four neurons
   and two samples, each weight, once loaded, serves both samples and each activation all four neurons: 6 loads
   for 8 multiply-adds. The gradient's running sums are loaded and stored once per four samples instead of once
   per sample. This "register blocking" is the main trick of every fast matrix product; the tiles are written
@@ -23,6 +24,10 @@ Why it is faster:
 Tiles change no sum's order between one sample and the next: a sample's sum comes out the same, bit for bit,
 whichever sample it is paired with (the last of an odd number is paired with itself), so the samples may be
 shared out anywhere, as the team of threads of the next rung does.
+
+Compiled again from numba-blocks by `inherit` (its source, calling this rung's functions; backends/cpu/compiled.py):
+`activate`, `add_bias_gradient`, `add_gradient_row`, `add_gradients`, `all_activations`, `feedforward`,
+`layer_forward`, `layer_offsets`, `output_delta`, `outputs`, `step_buffers`, `steps`, `train_step`, `weighted_sum`.
 """
 
 from __future__ import annotations
@@ -286,4 +291,4 @@ inherit(previous, globals())
 
 
 def create():
-    return previous.CompiledLoops("numba-tiles", sys.modules[__name__])
+    return previous.LoopsBackend("numba-tiles", sys.modules[__name__])

@@ -1,10 +1,11 @@
 """The tools of `numba-team`: a team of threads that run one compiled loop together, meeting at a barrier.
 
-Numba's `prange` starts its threads at the top of a parallel loop and waits for all of them at the bottom, a few
-microseconds each time: at batch 10, a step of the classic network takes about as long, so two parallel loops
-per step would cost more than a second core saves. A team pays that price once per call instead: every thread
-runs the whole loop over the mini-batches (`steps_team` in ops_numba_team.py), and between the phases of a step
-the threads wait for each other at a spin barrier, which costs a fraction of a microsecond.
+Numba's `prange` starts its threads at the top of a parallel loop and waits for all of them at the bottom, each
+time: waking threads through the operating system takes time on the scale of a whole step of the classic network
+at batch 10, so two parallel loops per step could cost more than a second core saves. A team pays that price
+once per call instead: every thread runs the whole loop over the mini-batches (`steps_team` in ops_numba_team.py),
+and between the phases of a step the threads wait for each other at a spin barrier, which only reads and writes
+memory the cores share, far less than waking a thread.
 
 The barrier needs what Numba does not offer on the CPU, written here as LLVM instructions: an atomic add (each
 thread counts itself in), an atomic compare-and-swap (to release the others, or to stop them: exactly one of

@@ -4,9 +4,10 @@ What changed from cuda-tiled (cuda_tiled_kernels.py): how much each thread compu
 block computes one number of the result, and for every product it takes two numbers out of shared memory: one
 multiply-add per two shared-memory reads. Here each thread computes PATCH x PATCH = 16 numbers: for every t it
 reads PATCH numbers of L's column and PATCH of R's row from shared memory into registers and forms all
-PATCH x PATCH products from those registers, 16 multiply-adds per 8 reads. Why the GPU runs it faster: on the
-wide network the tiled kernels wait on shared memory rather than on arithmetic; holding the partial sums
-and the operands in registers, the fastest memory there is, lets the multiply-adds run back to back. It is the
+PATCH x PATCH products from those registers, 16 multiply-adds per 8 reads. Why the GPU should run it faster:
+where the tiled kernels wait on shared memory rather than on arithmetic (long sums, as in the wide network),
+holding the partial sums and the operands in registers, the fastest memory there is, lets the multiply-adds run
+back to back; docs/gpu.md has what a GPU measured. It is the
 step after tiling in every GEMM tutorial (siboehm's SGEMM_CUDA, kernel 5). Not done: vectorised loads
 (float4), which numba-cuda offers no direct way to issue from an array.
 

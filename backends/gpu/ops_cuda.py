@@ -28,7 +28,7 @@ from .ops_cuda_fused import fused_takes
 
 FUSED, BLOCKED = "cuda-fused", "cuda-register-blocked"
 
-__all__ = ["CudaAlias", "choose", "create", "note", "simulated", "unavailable_reason"]
+__all__ = ["CudaAliasBackend", "choose", "create", "note", "simulated", "unavailable_reason"]
 
 
 def choose(sizes: tuple[int, ...], batch_size: int, dtype: str) -> str:
@@ -36,7 +36,7 @@ def choose(sizes: tuple[int, ...], batch_size: int, dtype: str) -> str:
     return FUSED if fused_takes(sizes, batch_size, dtype) else BLOCKED
 
 
-class CudaAlias(StepByStep):
+class CudaAliasBackend(StepByStep):
     """`cuda`: each stretch of steps on the rung that `choose` picks; the rungs share one storage (device arrays)."""
 
     name = "cuda"
@@ -49,7 +49,7 @@ class CudaAlias(StepByStep):
         self._forced: str | None = None
 
     def __repr__(self) -> str:
-        return "CudaAlias(cuda-fused or cuda-register-blocked)"
+        return "CudaAliasBackend(cuda-fused or cuda-register-blocked)"
 
     def force_way(self, way: str | None) -> None:
         if way not in (None, *self.ways):
@@ -86,5 +86,5 @@ class CudaAlias(StepByStep):
         self._rungs[BLOCKED].synchronize()
 
 
-def create() -> CudaAlias:
-    return CudaAlias()
+def create() -> CudaAliasBackend:
+    return CudaAliasBackend()

@@ -1,8 +1,8 @@
 """cuda-fused: a whole stretch of mini-batches in one kernel launch, by one thread block, for small networks.
 
 What changed from cuda-tiled: `train_steps` launches one kernel for the whole stretch (`cuda_fused_kernels.py`),
-in place of 3L launches per mini-batch. Why the machine runs it faster: on the classic network the GPU's work
-per step is tiny, and the step's time was the host's, launching kernels; now a launch serves hundreds of steps,
+in place of 3L launches per mini-batch. Why it should run faster: on the classic network the GPU's work per
+step is tiny, so the step's time is mostly the host's, launching kernels; now a launch serves hundreds of steps,
 the phases of a step are ordered by `syncthreads` inside one block, and the mini-batch's activations and deltas
 stay in shared memory. What it gives up: one block runs on one of the GPU's many multiprocessors, so it only
 pays while the network and the batch are small.
@@ -28,12 +28,12 @@ from neuro.support.errors import NeuroError
 from . import cuda_tiled_kernels
 from .cuda_fused_kernels import SHARED_BYTES, SIMULATED_THREADS, THREADS, fused_kernel, shared_numbers
 from .device import note, simulated, unavailable_reason
-from .ops_cuda_naive import CudaSteps
+from .ops_cuda_naive import CudaBackend
 
 FUSED_MAX_PARAMETERS = 65_536
 """The largest network (weights and biases) the fused kernel takes; the classic network has 13,002."""
 
-__all__ = ["FUSED_MAX_PARAMETERS", "FusedSteps", "create", "fused_takes", "note", "simulated", "unavailable_reason"]
+__all__ = ["FUSED_MAX_PARAMETERS", "FusedBackend", "create", "fused_takes", "note", "simulated", "unavailable_reason"]
 
 
 def fits_in_shared_memory(sizes: tuple[int, ...], batch_size: int, dtype: str) -> bool:
@@ -46,7 +46,7 @@ def fused_takes(sizes: tuple[int, ...], batch_size: int, dtype: str) -> bool:
     return fits_in_shared_memory(sizes, batch_size, dtype) and parameter_count(sizes) <= FUSED_MAX_PARAMETERS
 
 
-class FusedSteps(CudaSteps):
+class FusedBackend(CudaBackend):
     """cuda-tiled's launches, with `train_steps` fused into one launch where `fused_takes` says so."""
 
     ways = ("fused", "tiled")
@@ -96,5 +96,5 @@ class FusedSteps(CudaSteps):
                            cost == "quadratic")
 
 
-def create() -> FusedSteps:
-    return FusedSteps()
+def create() -> FusedBackend:
+    return FusedBackend()

@@ -2,12 +2,12 @@
 
 What changed from python: the two outer loops of every loop nest (samples and neurons, or neurons and inputs)
 became a grid of GPU threads, each computing one number with the innermost loop (kernels and thread layout:
-`cuda_naive_kernels.py`). Why the machine runs it faster: thousands of threads compute at once, and the data
+`cuda_naive_kernels.py`). Why it should run faster: thousands of threads compute at once, and the data
 never leaves the GPU. What it does not yet do: share anything between threads (cuda-tiled does), or launch
 fewer kernels per step (cuda-fused does).
 
 This module keeps the data on the GPU and launches the kernels; every later cuda rung launches the same way
-with its own kernels (`CudaSteps(name, kernels)`). What lives on the device for a whole training run: the data
+with its own kernels (`CudaBackend(name, kernels)`). What lives on the device for a whole training run: the data
 set x and y, the parameters (updated in place), the shuffled `order`, and per mini-batch size one set of work
 buffers (every layer's activations and deltas), allocated once and reused. A mini-batch is the range
 [start, stop) of `order`, read on the device, so nothing comes back to the host between mini-batches.
@@ -22,8 +22,8 @@ stream, without waiting for any of them:
     update_parameters          L   w -= eta/m sum_s delta a^T, b -= eta/m sum_s delta (gradient and step fused)
 
 `gradient` launches the same, with `accumulate_gradient` storing nabla_w and nabla_b instead of the update.
-Each launch costs the host tens of microseconds of Python, so a small network's step takes as long as its
-launches, whatever the batch size (`launches` says how many; docs/gpu.md).
+Each launch costs the host a fixed time of Python and driver work, so a small network's step can take as long
+as its launches, whatever the batch size (`launches` says how many; docs/gpu.md has the times a GPU measured).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from .device import note, quiet_low_occupancy_warnings, simulated, unavailable_r
 WORKSPACES_KEPT = 8
 """Work-buffer sets kept per backend (one per layer sizes, batch size and dtype); the oldest is dropped."""
 
-__all__ = ["CudaSteps", "Workspace", "create", "note", "simulated", "unavailable_reason"]
+__all__ = ["CudaBackend", "Workspace", "create", "note", "simulated", "unavailable_reason"]
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Workspace:
     y: Any
 
 
-class CudaSteps(StepByStep):
+class CudaBackend(StepByStep):
     """Numba CUDA device arrays, and one launch per kernel of a step; see the module docstring.
 
     `kernels` is the module of kernels it launches (cuda_naive_kernels, cuda_tiled_kernels, ...), each launched over
@@ -80,7 +80,7 @@ class CudaSteps(StepByStep):
         quiet_low_occupancy_warnings()
 
     def __repr__(self) -> str:
-        return f"CudaSteps({self.name!r}{', simulated' if simulated() else ''})"
+        return f"CudaBackend({self.name!r}{', simulated' if simulated() else ''})"
 
     def launches(self, sizes: tuple[int, ...], batch_size: int, dtype: str, steps: int) -> int:
         """3L kernels per step of a network of L weight layers."""
@@ -172,5 +172,5 @@ class CudaSteps(StepByStep):
         self._cuda.synchronize()
 
 
-def create() -> CudaSteps:
-    return CudaSteps("cuda-naive", cuda_naive_kernels)
+def create() -> CudaBackend:
+    return CudaBackend("cuda-naive", cuda_naive_kernels)

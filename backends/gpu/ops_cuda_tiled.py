@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from . import cuda_tiled_kernels
 from .device import note, simulated, unavailable_reason
-from .ops_cuda_naive import CudaSteps
+from .ops_cuda_naive import CudaBackend
 
 __all__ = ["create", "note", "simulated", "unavailable_reason"]
 
 
-def create() -> CudaSteps:
-    return CudaSteps("cuda-tiled", cuda_tiled_kernels)
+def create() -> CudaBackend:
+    return CudaBackend("cuda-tiled", cuda_tiled_kernels)

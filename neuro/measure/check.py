@@ -25,6 +25,7 @@ import numpy as np
 from neuro.backends import backend_status, get_backend, rung_info
 from neuro.costs import COSTS
 from neuro.measure.agreement import Comparison, compare, random_case, reference, run
+from neuro.sizes import CLASSIC
 
 SOLUTION_SHARE = 0.8
 """An exercise's speed target: at least this share of its solution's rate (the machine is noisy)."""
@@ -95,7 +96,7 @@ def check_storage(name: str) -> Verdict:
 
 def _agreement_sizes(name: str) -> tuple[list[int], int]:
     """The fixed case: the classic network, but a narrower one on a simulator (one Python thread per GPU thread)."""
-    return ([100, 7, 10], 3) if backend_status(name).simulated else ([784, 16, 16, 10], 10)
+    return ([100, 7, 10], 3) if backend_status(name).simulated else (list(CLASSIC), 10)
 
 
 def check_agreement(name: str) -> list[Verdict]:

@@ -22,19 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from neuro.sizes import parameter_count
+
 ITEMSIZE = {"float64": 8, "float32": 4}
-
-
-def parameters(layers: Sequence[int]) -> int:
-    """Weights plus biases."""
-    return sum(n * before + n for before, n in zip(layers, layers[1:]))
 
 
 def multiply_adds_per_sample(layers: Sequence[int], batch_size: int) -> dict[str, float]:
     """The multiply-adds of one trained sample, by part (see the module docstring), and their total."""
     products = [n * before for before, n in zip(layers, layers[1:])]
     parts = {"forward": float(sum(products)), "backward": float(sum(products[1:])),
-             "gradient": float(sum(products)), "update": parameters(layers) / batch_size}
+             "gradient": float(sum(products)), "update": parameter_count(layers) / batch_size}
     return {**parts, "total": sum(parts.values())}
 
 
@@ -45,7 +42,7 @@ def flops_per_sample(layers: Sequence[int], batch_size: int) -> float:
 
 def bytes_per_sample(layers: Sequence[int], batch_size: int, dtype: str) -> float:
     """The least bytes a training step moves per sample (see the module docstring)."""
-    return (2 * parameters(layers) / batch_size + layers[0] + layers[-1]) * ITEMSIZE[dtype]
+    return (2 * parameter_count(layers) / batch_size + layers[0] + layers[-1]) * ITEMSIZE[dtype]
 
 
 def arithmetic_intensity(layers: Sequence[int], batch_size: int, dtype: str) -> float:

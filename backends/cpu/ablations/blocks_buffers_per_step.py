@@ -28,4 +28,4 @@ inherit(rung, globals())
 
 
 def create():
-    return rung.CompiledLoops("numba-blocks without buffers made once", sys.modules[__name__])
+    return rung.LoopsBackend("numba-blocks without buffers made once", sys.modules[__name__])

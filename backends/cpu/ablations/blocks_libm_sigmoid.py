@@ -13,4 +13,4 @@ inherit(rung, globals())
 
 
 def create():
-    return rung.CompiledLoops("numba-blocks without a SIMD sigmoid", sys.modules[__name__])
+    return rung.LoopsBackend("numba-blocks without a SIMD sigmoid", sys.modules[__name__])

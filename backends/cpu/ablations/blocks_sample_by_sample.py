@@ -48,4 +48,4 @@ inherit(rung, globals())
 
 
 def create():
-    return rung.CompiledLoops("numba-blocks without layer by layer", sys.modules[__name__])
+    return rung.LoopsBackend("numba-blocks without layer by layer", sys.modules[__name__])

@@ -42,4 +42,4 @@ inherit(rung, globals())
 
 
 def create():
-    return rung.CompiledLoops("numba-blocks without the step fused", sys.modules[__name__])
+    return rung.LoopsBackend("numba-blocks without the step fused", sys.modules[__name__])

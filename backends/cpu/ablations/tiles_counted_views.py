@@ -22,4 +22,4 @@ inherit(rung, globals())
 
 
 def create():
-    return rung.CompiledLoops("numba-tiles without uncounted views", sys.modules[__name__])
+    return rung.LoopsBackend("numba-tiles without uncounted views", sys.modules[__name__])

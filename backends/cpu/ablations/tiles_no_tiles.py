@@ -15,4 +15,4 @@ inherit(rung, globals())
 
 
 def create():
-    return rung.CompiledLoops("numba-tiles without tiles", sys.modules[__name__])
+    return rung.LoopsBackend("numba-tiles without tiles", sys.modules[__name__])
