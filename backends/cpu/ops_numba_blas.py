@@ -16,6 +16,10 @@ afresh: writing into the same buffers at every step costs none of that.
 
 The forward pass alone (evaluation) stays in the compiled loops, whatever the size: BLAS's threads keep spinning
 for a while after a call, and would take the cores from the team of the next stretch of training.
+
+A run repeats bit for bit at any thread count, as numba-team's does: whether a step goes to BLAS depends on its
+size alone, not on the clock, and BLAS's products come out the same whatever its own thread count
+(tests/test_determinism.py checks both).
 """
 
 from __future__ import annotations

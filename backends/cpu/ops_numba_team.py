@@ -19,7 +19,8 @@ memory is read while the core computes instead of while it waits.
 A team computes the very same numbers as one thread, bit for bit: it shares rows out in the tiles of four that
 one thread goes through (`share`), each sample's sums come out the same whatever sample they are paired with
 (numba-tiles), and every sum over the samples runs over all of them in the same order. So the backend may
-switch between the two ways at any step, and a training run does not depend on the number of cores.
+switch between the two ways at any step, and a training run does not depend on the number of cores
+(tests/test_determinism.py checks both ways at every thread count of the machine it runs on).
 
 Compiled again from numba-tiles by `inherit` (its source, calling this rung's functions; backends/cpu/compiled.py):
 `activate`, `add_bias_gradient`, `add_gradient`, `add_gradient_row`, `add_gradients`, `add_products2`,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
+import threading
 
 INSTALL_HINT = "pip install 'neuro[cuda]'"
 SIMULATED_NOTE = "simulated (NUMBA_ENABLE_CUDASIM=1): Numba's CUDA simulator, slow, for testing"
@@ -82,3 +84,42 @@ def quiet_low_occupancy_warnings() -> None:
     if "NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS" in os.environ:
         return
     _config().CUDA_LOW_OCCUPANCY_WARNINGS = 0
+
+
+_SHARED_ALLOCATION = threading.Lock()
+
+
+def thread_safe_shared_arrays() -> None:
+    """Make the simulator's `cuda.shared.array` hand every thread of a block the same array.
+
+    The simulator runs a block's threads as Python threads, and each of them calls `cuda.shared.array`; its
+    FakeCUDAShared.array looks the array up by the caller's file and line and, if absent, makes one and stores
+    it: a check and an act without a lock. Two threads that both find it absent each make their own, and the
+    one left holding the array that was not stored computes on a private "shared" tile: its own number and
+    np.empty's garbage (issue #23: one forward pass in a few thousand gave a wrong cost). This replaces the
+    method by the same lookup under a lock (keyed by the caller's frame, as before). No effect on a real GPU.
+    """
+    if not simulated():
+        return
+    from numba.cuda.simulator import kernelapi
+
+    shared = kernelapi.FakeCUDAShared
+    if getattr(shared.array, "neuro_locked", False):
+        return
+    original = shared.array
+
+    def array(self, shape, dtype, alignment=None):
+        if shape == 0 or alignment is not None:  # dynamic shared memory (one buffer for all), or refused
+            return original(self, shape, dtype, alignment)
+        if isinstance(dtype, kernelapi.types.Type):
+            dtype = kernelapi.numpy_support.as_dtype(dtype)
+        caller = sys._getframe(1)
+        key = (caller.f_code.co_filename, caller.f_lineno)
+        with _SHARED_ALLOCATION:
+            found = self._allocations.get(key)
+            if found is None:
+                found = self._allocations[key] = kernelapi.np.empty(shape, dtype)
+        return found
+
+    array.neuro_locked = True
+    shared.array = array

@@ -40,7 +40,7 @@ from neuro.support.errors import NeuroError
 
 from ..base import StepByStep
 from . import cuda_naive_kernels
-from .device import note, quiet_low_occupancy_warnings, simulated, unavailable_reason
+from .device import note, quiet_low_occupancy_warnings, simulated, thread_safe_shared_arrays, unavailable_reason
 
 WORKSPACES_KEPT = 8
 """Work-buffer sets kept per backend (one per layer sizes, batch size and dtype); the oldest is dropped."""
@@ -78,6 +78,7 @@ class CudaBackend(StepByStep):
         self._kernels = kernels
         self._workspaces: OrderedDict[tuple, Workspace] = OrderedDict()
         quiet_low_occupancy_warnings()
+        thread_safe_shared_arrays()
 
     def __repr__(self) -> str:
         return f"CudaBackend({self.name!r}{', simulated' if simulated() else ''})"
