@@ -279,7 +279,7 @@ def load_synthetic(n_train: int = 60000, n_test: int = 10000, seed: int = 0,
     megabytes = (n_train + n_test) * (N_PIXELS * 4 + 1) / 1e6
     if on_progress is not None:
         on_progress(f"Drawing {n_train + n_test:,} synthetic digits, once: they are kept in {path} "
-                    f"({megabytes:,.0f} MB; NEURO_DATA_DIR chooses the folder)", 0, None)
+                    f"({megabytes:,.0f} MB; NEURO_DATA_DIR chooses the folder).", 0, None)
     train_seq, test_seq = np.random.SeedSequence(seed).spawn(2)
     train_seed, test_seed = (int(s.generate_state(1, np.uint64)[0]) for s in (train_seq, test_seq))
     train_x, train_y = generate_digits(n_train, train_seed)
