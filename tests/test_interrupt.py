@@ -170,13 +170,15 @@ def test_a_run_in_progress_keeps_its_temporary_file(tmp_path):
     # (2 s per measurement, the signal 1 s into the first: what was planned cannot be done before it comes)
     (["bench", "--backends", "numpy", "--batch-size", "10,100,1000", "--seconds", "2", "--json", "--plot", "b.png"],
      3),
-    (["ladder", "--backends", "python,numpy", "--dtype", "float64", "--seconds", "2", "--json", "--plot", "l.png"],
-     2),
+    (["ladder", "--backends", "python,numpy", "--dtype", "float64", "--seconds", "2", "--json", "--plot", "l.png",
+      "--machine-seconds", "0.1"], 2),
 ])
 @needs_matplotlib
 def test_bench_and_ladder_stop_on_ctrl_c_and_print_what_they_measured(tmp_path, command, planned):
     run = Run(*command, cwd=tmp_path)
     run.wait_for("about 2 s per")
+    if command[0] == "ladder":
+        run.wait_for("FMA peak")  # (the ladder measures the machine first, then climbs)
     time.sleep(1.0)
     run.process.send_signal(signal.SIGINT)
     status, out = run.finish()
