@@ -35,11 +35,13 @@ from docs_blocks import fill_blocks, this_machine
 from evidence_blocks import COMPILED_RUNGS, ablation_block, evidence_block
 from ladder_limits import draw_roofline, flops, peak_block, percent, ratios_of_medians
 
+import neuro.sizes
+
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "docs" / "ladder.md", ROOT / "README.md", ROOT / "docs" / "tutorial.md"]
 PLOT = ROOT / "docs" / "images" / "ladder.png"
 NEURO = [sys.executable, "-c", "from neuro.cli.main import main; main()"]
-CLASSIC, WIDE = "784,16,16,10", "784,1024,1024,10"
+CLASSIC, WIDE = (",".join(map(str, sizes)) for sizes in (neuro.sizes.CLASSIC, neuro.sizes.WIDE))
 WIDE_RUNGS = "numpy,numba-tiles,numba-team,numba-blas"
 RUNG_GAIN = 1.2
 
@@ -141,7 +143,7 @@ def rule_table(classic: dict, wide: dict) -> tuple[str, list[str]]:
         if not first["builds_on"] or not first["timed"]:
             continue
         case = first["case"]
-        source = wide if case["layers"] == [784, 1024, 1024, 10] else classic
+        source = wide if case["layers"] == list(neuro.sizes.WIDE) else classic
         gains = {d: (source.get((name, d)) or {}).get("vs_previous") for d in ("float64", "float32")}
         best = max((g for g in gains.values() if g is not None), default=None)
         ok = best is not None and best >= RUNG_GAIN
@@ -153,24 +155,30 @@ def rule_table(classic: dict, wide: dict) -> tuple[str, list[str]]:
     return "\n".join(lines), short
 
 
+def beside_numba(classic: dict, wide: dict, other: dict):
+    """(layers, batch, dtype, numba-blas's row, the other framework's train/s) for each case both measured: the
+    classic network at batch 10 and the wide one at batch 256, in each dtype."""
+    by = {(tuple(r["layers"]), r["batch_size"], r["dtype"]): r["train_samples_per_s"] for r in other["results"]}
+    for rows, layers, batch in ((classic, neuro.sizes.CLASSIC, 10), (wide, neuro.sizes.WIDE, 256)):
+        for dtype in ("float64", "float32"):
+            numba, theirs = rows.get(("numba-blas", dtype)), by.get((layers, batch, dtype))
+            if numba is not None and theirs is not None:
+                yield layers, batch, dtype, numba, theirs
+
+
 def torch_table(classic: dict, wide: dict, torch: dict | None) -> str:
     if torch is None:
         return "(PyTorch was not measured in this run: `--torch PYTHON` was not given.)"
-    by = {(tuple(r["layers"]), r["batch_size"], r["dtype"]): r["train_samples_per_s"] for r in torch["results"]}
     lines = [f"PyTorch {torch['torch']} on the CPU ({torch['threads']} threads), an eager loop of the same network, "
              "cost and plain SGD (scripts/torch-cpu.py), in the same minutes:", "",
              "| network, batch | dtype | PyTorch train/s | `numba` train/s | `numba` / PyTorch | `numba` / `numpy` |",
              "|---|---|---:|---:|---:|---:|"]
-    for rows, layers, batch in ((classic, (784, 16, 16, 10), 10), (wide, (784, 1024, 1024, 10), 256)):
-        for dtype in ("float64", "float32"):
-            numba, numpy = rows.get(("numba-blas", dtype)), rows.get(("numpy", dtype))
-            theirs = by.get((layers, batch, dtype))
-            if numba is None or theirs is None:
-                continue
-            ours = numba["train_samples_per_s"]
-            vs_numpy = gain(ours / numpy["train_samples_per_s"]) if numpy else "—"
-            lines.append(f"| {'-'.join(map(str, layers))}, {batch} | {dtype} | {theirs:,.0f} | {ours:,.0f} | "
-                         f"{gain(ours / theirs)} | {vs_numpy} |")
+    for layers, batch, dtype, numba, theirs in beside_numba(classic, wide, torch):
+        numpy = (classic if batch == 10 else wide).get(("numpy", dtype))
+        ours = numba["train_samples_per_s"]
+        vs_numpy = gain(ours / numpy["train_samples_per_s"]) if numpy else "—"
+        lines.append(f"| {'-'.join(map(str, layers))}, {batch} | {dtype} | {theirs:,.0f} | {ours:,.0f} | "
+                     f"{gain(ours / theirs)} | {vs_numpy} |")
     return "\n".join(lines)
 
 
@@ -188,18 +196,13 @@ def jax_json(python: str) -> dict:
 def jax_table(classic: dict, wide: dict, jax: dict | None) -> str:
     if jax is None:
         return "(JAX was not measured in this run: `--jax PYTHON` was not given.)"
-    by = {(tuple(r["layers"]), r["batch_size"], r["dtype"]): r["train_samples_per_s"] for r in jax["results"]}
     lines = [f"JAX {jax['jax']} on the CPU ({jax['threads']} cores), each epoch one jitted `lax.scan` of the same "
              "steps (scripts/jax-cpu.py; 20 mini-batches a call on the wide network), in the same minutes:", "",
              "| network, batch | dtype | JAX train/s | `numba` train/s | `numba` / JAX |", "|---|---|---:|---:|---:|"]
-    for rows, layers, batch in ((classic, (784, 16, 16, 10), 10), (wide, (784, 1024, 1024, 10), 256)):
-        for dtype in ("float64", "float32"):
-            numba, theirs = rows.get(("numba-blas", dtype)), by.get((layers, batch, dtype))
-            if numba is None or theirs is None:
-                continue
-            ours = numba["train_samples_per_s"]
-            lines.append(f"| {'-'.join(map(str, layers))}, {batch} | {dtype} | {theirs:,.0f} | {ours:,.0f} | "
-                         f"{gain(ours / theirs)} |")
+    for layers, batch, dtype, numba, theirs in beside_numba(classic, wide, jax):
+        ours = numba["train_samples_per_s"]
+        lines.append(f"| {'-'.join(map(str, layers))}, {batch} | {dtype} | {theirs:,.0f} | {ours:,.0f} | "
+                     f"{gain(ours / theirs)} |")
     return "\n".join(lines)
 
 
@@ -261,7 +264,7 @@ def rung_gains(classic: dict, wide: dict) -> dict[str, str]:
     blocks = {}
     for name in dict.fromkeys(n for n, _ in classic):
         first = classic.get((name, "float64")) or classic.get((name, "float32"))
-        source = wide if first["case"]["layers"] == [784, 1024, 1024, 10] else classic
+        source = wide if first["case"]["layers"] == list(neuro.sizes.WIDE) else classic
         parts = []
         for dtype in ("float64", "float32"):
             row = source.get((name, dtype))
@@ -341,7 +344,7 @@ def main() -> None:
         command[-3:] = ["--batch-size", "256", "--dtype", "float32", "--layers", WIDE, "--json"]
         wide_torch = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout
                                 .splitlines()[-1])
-        classic_torch["results"] = [r for r in classic_torch["results"] if r["layers"] == [784, 16, 16, 10]]
+        classic_torch["results"] = [r for r in classic_torch["results"] if r["layers"] == list(neuro.sizes.CLASSIC)]
         torch = {**classic_torch, "results": classic_torch["results"] + wide_torch["results"]}
     jax = jax_json(args.jax) if args.jax else None
     kernels = blas_kernels()
