@@ -17,7 +17,6 @@ scripts/torch-cpu.py's: {"jax": version, "threads": n, "device": ..., "results":
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -28,6 +27,7 @@ jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402  (after the x64 switch, which must come first)
 import numpy as np  # noqa: E402
+from scale_cases import case_parser, time_cases  # noqa: E402
 
 IMAGES = 60_000
 
@@ -94,24 +94,12 @@ def rate(sizes: list[int], batch_size: int, dtype, seconds: float, scan_steps: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--layers", default="784,16,16,10", help="layer sizes; several networks separated by ';'")
-    parser.add_argument("--batch-size", default="10", help="mini-batch size, or a comma-separated list")
-    parser.add_argument("--dtype", default="float32,float64", help="float32, float64 or both, comma-separated")
-    parser.add_argument("--seconds", type=float, default=2.0, help="time measured per case, after the warm-up")
+    parser = case_parser(__doc__.splitlines()[0])
     parser.add_argument("--scan-steps", type=int, default=0, help="mini-batches per jitted call (0: the epoch)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
-    results = []
-    for spec in args.layers.split(";"):
-        sizes = [int(n) for n in spec.split(",")]
-        for batch_size in [int(m) for m in args.batch_size.split(",")]:
-            for name in args.dtype.split(","):
-                samples_per_s = rate(sizes, batch_size, getattr(jnp, name), args.seconds, args.scan_steps)
-                results.append({"layers": sizes, "batch_size": batch_size, "dtype": name,
-                                "train_samples_per_s": samples_per_s})
-                if not args.json:
-                    print(f"jax {name:<8} {'-'.join(map(str, sizes)):<20} {batch_size:>6} {samples_per_s:>12,.0f}")
+    results = time_cases(args, "jax",
+                         lambda sizes, batch_size, name: rate(sizes, batch_size, getattr(jnp, name), args.seconds,
+                                                              args.scan_steps))
     if args.json:
         print(json.dumps({"jax": jax.__version__, "threads": len(os.sched_getaffinity(0)),
                           "device": jax.devices()[0].platform, "results": results}))

@@ -14,11 +14,11 @@ the last line: {"torch": version, "threads": n, "device": ..., "results": [{"lay
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
 import torch
+from scale_cases import case_parser, time_cases
 
 IMAGES = 60_000
 
@@ -72,24 +72,12 @@ def rate(sizes: list[int], batch_size: int, dtype: torch.dtype, seconds: float, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--layers", default="784,16,16,10", help="layer sizes; several networks separated by ';'")
-    parser.add_argument("--batch-size", default="10", help="mini-batch size, or a comma-separated list")
-    parser.add_argument("--dtype", default="float32,float64")
-    parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--json", action="store_true")
+    parser = case_parser(__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="the device PyTorch trains on (cpu, cuda)")
     args = parser.parse_args()
-    results = []
-    for spec in args.layers.split(";"):
-        sizes = [int(n) for n in spec.split(",")]
-        for batch_size in [int(m) for m in args.batch_size.split(",")]:
-            for name in args.dtype.split(","):
-                samples_per_s = rate(sizes, batch_size, getattr(torch, name), args.seconds, args.device)
-                results.append({"layers": sizes, "batch_size": batch_size, "dtype": name,
-                                "train_samples_per_s": samples_per_s})
-                if not args.json:
-                    print(f"torch {name:<8} {'-'.join(map(str, sizes)):<20} {batch_size:>6} {samples_per_s:>12,.0f}")
+    results = time_cases(args, "torch",
+                         lambda sizes, batch_size, name: rate(sizes, batch_size, getattr(torch, name), args.seconds,
+                                                              args.device))
     if args.json:
         print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "device": args.device,
                           "results": results}))
