@@ -1,4 +1,4 @@
-"""Numba's CUDA simulator as the cuda rungs use it: every thread of a block sees one shared array (issue #23)."""
+"""Numba's CUDA simulator as the cuda rungs use it: every thread of a block sees one shared array."""
 
 import time
 

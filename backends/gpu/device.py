@@ -96,8 +96,8 @@ def thread_safe_shared_arrays() -> None:
     FakeCUDAShared.array looks the array up by the caller's file and line and, if absent, makes one and stores
     it: a check and an act without a lock. Two threads that both find it absent each make their own, and the
     one left holding the array that was not stored computes on a private "shared" tile: its own number and
-    np.empty's garbage (issue #23: one forward pass in a few thousand gave a wrong cost). This replaces the
-    method by the same lookup under a lock (keyed by the caller's frame, as before). No effect on a real GPU.
+    np.empty's garbage: now and then a forward pass computes a wrong cost. This replaces the method by the same
+    lookup under a lock (keyed by the caller's frame, as before). No effect on a real GPU.
     """
     if not simulated():
         return
