@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +21,15 @@ from neuro.serve.api import Api
 from neuro.serve.served import ImagesToBrowse, ServedNetwork
 from neuro.serve.server import PageServer
 from neuro.serve.turns import TurnLock
+
+SIZES = [784, 16, 16, 10]
+
+
+def random_test_set() -> tuple[np.ndarray, np.ndarray]:
+    """60 test images of sparse random pixels and their random labels."""
+    rng = np.random.default_rng(0)
+    images = rng.random((60, 784)).astype(np.float32) * (rng.random((60, 784)) < 0.2)
+    return images, rng.integers(0, 10, 60)
 
 
 def served_network(weights, biases, images, labels, backend: str = "numpy", name: str = "test") -> ServedNetwork:
@@ -68,3 +84,41 @@ def raw_exchange(server, text: bytes, timeout: float = 30) -> bytes:
     with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=timeout) as sock:
         sock.sendall(text)
         return read_answer(sock)
+
+
+def request(server, method: str, path: str, body=None, raw: bytes | None = None) -> tuple[int, dict]:
+    """(status, JSON payload) of one request; `body` is sent as JSON, `raw` as it is."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=30)
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    connection.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    assert response.getheader("Content-Type") == "application/json", (path, payload[:200])
+    return response.status, json.loads(payload)
+
+
+def start_neuro_serve(*arguments: str, data_dir: Path) -> tuple[subprocess.Popen, int]:
+    """`neuro serve ARGUMENTS --port 0` running, and the port from the first line it printed (checked)."""
+    neuro = Path(sys.executable).parent / "neuro"
+    process = subprocess.Popen([str(neuro), "serve", *arguments, "--port", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=dict(os.environ, NEURO_DATA_DIR=str(data_dir)))
+    line = process.stdout.readline()
+    assert line.startswith("Serving on http://127.0.0.1:") and line.endswith("/\n"), (line, process.stderr.read())
+    return process, int(line.rsplit(":", 1)[1].strip("/\n"))
+
+
+def get_json(port: int, path: str) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path)
+    payload = json.loads(connection.getresponse().read())
+    connection.close()
+    return payload
+
+
+def ctrl_c(process: subprocess.Popen) -> str:
+    """Stop the command as a user does, and return what it wrote on stderr (checked: status 0, no traceback)."""
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0 and "Traceback" not in stderr and stdout == "", stderr
+    return stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_serve_api import ctrl_c, get_json, start_neuro_serve
+from serve_under_test import ctrl_c, get_json, start_neuro_serve
 from tiny_mnist import write_random_mnist
 
 from neuro.cli.main import main
