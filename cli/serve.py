@@ -81,10 +81,17 @@ def info(message: str) -> None:
                    "files. Default: the one the model was trained on when its file records it, else synthetic.")
 @click.option("--train", "live", is_flag=True,
               help="Train a new network in the background and watch it learn (with the options below).")
-@run_options(prefix="--train: ", dtype_default=None)
+@click.option("--race", "race", default=None, is_flag=False, flag_value="cpu", metavar="RUNGS",
+              help="Race the same network from the same seed on the same mini-batches on several rungs, each in "
+                   "its own process, side by side on the page (with the options below): e.g. "
+                   "python,numpy,numba-loops,numba, or a rung's file; 'cpu' (or --race alone): every CPU rung that "
+                   "runs here.")
+@click.option("--race-seconds", type=float, default=None, metavar="S",
+              help="--race: the race's wall-clock budget in seconds. Default: 60, unless --epochs is given.")
+@run_options(prefix="--train, --race: ", dtype_default=None)
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="--train: save the model (.npz) here after every epoch, as `neuro train --save` does.")
-def serve(model, listen, backend, live, run, epochs, save_path):
+def serve(model, listen, backend, live, race, race_seconds, run, epochs, save_path):
     """Serve a page where you draw a digit and watch the network think: every layer lights up.
 
     The page (at the printed URL) has a drawing pad; as you draw, the server centres the drawing as
@@ -94,6 +101,10 @@ def serve(model, listen, backend, live, run, epochs, save_path):
     the numpy backend) is trained first, once, and cached beside the data. With --train a new network learns
     in the background while the page shows its test accuracy and first-layer weights, epoch by epoch.
 
+    With --race the same network learns on several rungs at once, a process each, and the page draws every
+    lane's samples per second and test accuracy against time; at the end, each rung's samples/s and its ratio
+    to the rung it builds on, measured in that race.
+
     Stop it with Ctrl-C. The page needs no internet: everything it loads comes from this server.
 
     \b
@@ -101,15 +112,19 @@ def serve(model, listen, backend, live, run, epochs, save_path):
       neuro serve                               # the quick model on http://127.0.0.1:8000/
       neuro serve model.npz --open --backend numba
       neuro serve --train --epochs 5 --save model.npz
+      neuro serve --race python,numpy,numba-loops,numba --limit 2000
       neuro serve --port 0                      # any free port (the URL line says which)
     """
-    from neuro.serve.server import PageServer, is_loopback
     from neuro.show.charts import require_pillow
 
     require_pillow()  # the drawing is centred as `neuro predict` centres an image: with Pillow
-    if model is not None and live:
-        raise NeuroError("give a MODEL to serve or --train to train a new one, not both")
+    if sum((model is not None, live, race is not None)) > 1:
+        raise NeuroError("give a MODEL to serve, --train to train a new one or --race to race rungs: one of them")
     given = given_on_command_line(*TRAIN_OPTIONS, "data", "dtype")
+    if race is not None or race_seconds is not None:
+        if given_on_command_line("backend"):
+            raise NeuroError("--backend is not used by --race: name the rungs to race in --race")
+        return _serve_race(listen, race, race_seconds, run, epochs, "epochs" in given, save_path)
     if not live:
         train_only = [name for name in given if name in TRAIN_OPTIONS]
         if train_only:
@@ -117,19 +132,45 @@ def serve(model, listen, backend, live, run, epochs, save_path):
             raise NeuroError(f"{option} is an option of --train (training a new network); without --train it "
                              "would do nothing")
     backend_instance = get_backend(backend)
-    port, host = listen.port, listen.host
-    try:  # take the port now: a busy port is an error before any data is loaded or model trained
+    server = _listening(listen)
+    try:
+        browse = Browse(model, run.data if "data" in given else None, run.dtype if "dtype" in given else None)
+        _serve(server, backend_instance, browse, listen.open_browser, LiveRun(run, epochs, save_path) if live else None)
+    finally:
+        server.server_close()
+
+
+def _serve_race(listen: Listen, race: str | None, race_seconds: float | None, run: RunSettings, epochs: int,
+                epochs_given: bool, save_path: str | None) -> None:
+    """`neuro serve --race`: its options checked before anything starts, then the race served (serve_race.py)."""
+    from .serve_race import race_budget, race_rungs, serve_race
+
+    if race is None:
+        raise NeuroError("--race-seconds is an option of --race (racing rungs); without --race it would do nothing")
+    if save_path is not None:
+        raise NeuroError("--save is an option of --train: a race keeps no model")
+    rungs = race_rungs(race)
+    race_epochs, seconds = race_budget(epochs, race_seconds, epochs_given)
+    server = _listening(listen)
+    try:
+        serve_race(server, rungs, run, race_epochs, seconds, listen.open_browser)
+    finally:
+        server.server_close()
+
+
+def _listening(listen: Listen):
+    """The page's server, its port taken now: a busy port is an error before any data is loaded or model trained."""
+    from neuro.serve.server import PageServer, is_loopback
+
+    host, port = listen.host, listen.port
+    try:
         server = PageServer((host, port), allowed_hosts=listen.allowed_hosts)
     except OSError as error:
         raise NeuroError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     if not is_loopback(host):
         click.echo(f"Warning: --host {host} is not a loopback address: anyone who can reach this machine on port "
                    f"{server.server_address[1]} and has the token in the printed URL can use the page.", err=True)
-    try:
-        browse = Browse(model, run.data if "data" in given else None, run.dtype if "dtype" in given else None)
-        _serve(server, backend_instance, browse, listen.open_browser, LiveRun(run, epochs, save_path) if live else None)
-    finally:
-        server.server_close()
+    return server
 
 
 def _serve(server, backend_instance, browse: Browse, open_browser: bool, live: LiveRun | None) -> None:

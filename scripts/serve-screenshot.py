@@ -11,6 +11,11 @@ as a learner would. Then it rewrites the block between `<!-- generated: serve-sc
 `<!-- end: serve-screenshot -->` in docs/tutorial.md: the command with what it printed, what was drawn and what
 the page answered, read from the page, and the picture.
 With --no-docs it only saves the picture (to --out).
+
+    python scripts/serve-screenshot.py --race python,numpy,numba-loops,numba [--limit 2000] [--seconds 20]
+
+makes docs/images/race.png instead (and leaves the tutorial alone): `neuro serve --race` on the built-in
+digits, the page watched until the race is over, a test digit drawn and run through every raced rung.
 """
 
 from __future__ import annotations
@@ -30,13 +35,16 @@ from neuro.serve.strokes import pad_strokes, synthetic_test_strokes
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 IMAGE = ROOT / "docs" / "images" / "serve.png"
+RACE_IMAGE = ROOT / "docs" / "images" / "race.png"
 NAME = "serve-screenshot"
 
 
-def start_server(data_dir: str) -> tuple[subprocess.Popen, str, list[str]]:
-    """`neuro serve --port 0` running with the data cache `data_dir`, its URL, and the lines it printed so far."""
+def start_server(data_dir: str, *options: str) -> tuple[subprocess.Popen, str, list[str]]:
+    """`neuro serve --port 0 OPTIONS` running with the data cache `data_dir`, its URL, and the lines it printed so
+    far."""
     neuro = Path(sys.executable).parent / "neuro"
-    server = subprocess.Popen([str(neuro), "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    server = subprocess.Popen([str(neuro), "serve", "--port", "0", *options], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT,
                               text=True, env=dict(os.environ, NEURO_DATA_DIR=data_dir, NO_COLOR="1"))
     printed = []
     for line in server.stdout:
@@ -45,6 +53,42 @@ def start_server(data_dir: str) -> tuple[subprocess.Popen, str, list[str]]:
             printed.append(server.stdout.readline().rstrip("\n"))  # the line that says what is served
             return server, line.removeprefix("Serving on ").strip(), printed
     raise SystemExit(f"neuro serve stopped (status {server.wait()}) without printing its URL:\n" + "\n".join(printed))
+
+
+def draw_strokes(page, index: int) -> int:
+    """Draw the strokes of built-in test digit `index` on the page's pad with the mouse; returns its label."""
+    box = page.locator("#pad").bounding_box()
+    label, lines = synthetic_test_strokes(index)
+    for stroke in pad_strokes(lines, box["x"], box["y"], box["width"]):
+        page.mouse.move(*stroke[0])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(x, y)
+        page.mouse.up()
+    page.wait_for_function("() => document.body.dataset.busy === '0'")
+    return label
+
+
+def race_picture(url: str, index: int, chromium: str, out: Path, seconds: float) -> str:
+    """Watch the race at `url` until it is over, draw test digit `index`, ask every raced rung, save the page to
+    `out`; returns the race's summary as the page shows it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium)
+        page = browser.new_page(viewport={"width": 1360, "height": 900})
+        page.goto(url)
+        page.wait_for_selector("#race-card:not([hidden]) .lane")
+        page.wait_for_function("() => document.body.dataset.race === 'finished'", timeout=(seconds + 300) * 1000)
+        draw_strokes(page, index)
+        page.click("#race-ask")
+        page.wait_for_selector("#race-answers[data-answered]")
+        page.mouse.move(0, 0)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out), full_page=True)
+        summary = page.text_content("#race-table")
+        browser.close()
+    return summary
 
 
 def draw_and_show(url: str, index: int, neuron: int, chromium: str, out: Path) -> dict:
@@ -57,15 +101,8 @@ def draw_and_show(url: str, index: int, neuron: int, chromium: str, out: Path) -
         page = browser.new_page(viewport={"width": 1360, "height": 900})
         page.goto(url)
         page.wait_for_selector('#network .neuron[data-layer="1"]')
-        box = page.locator("#pad").bounding_box()
         label, lines = synthetic_test_strokes(index)
-        for stroke in pad_strokes(lines, box["x"], box["y"], box["width"]):
-            page.mouse.move(*stroke[0])
-            page.mouse.down()
-            for x, y in stroke[1:]:
-                page.mouse.move(x, y)
-            page.mouse.up()
-        page.wait_for_function("document.body.dataset.busy === '0'")
+        draw_strokes(page, index)
         page.click(f'#network .neuron[data-layer="1"][data-neuron="{neuron}"]')
         page.wait_for_selector(f'#weights[data-neuron="{neuron}"] canvas')
         page.mouse.move(0, 0)  # no hover highlight in the picture
@@ -119,7 +156,13 @@ def main() -> None:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--out", type=Path, default=IMAGE, help="Where the picture goes.")
     parser.add_argument("--no-docs", action="store_true", help="Save the picture only; leave the tutorial alone.")
+    parser.add_argument("--race", metavar="RUNGS", help="Make docs/images/race.png of `neuro serve --race RUNGS`.")
+    parser.add_argument("--limit", type=int, default=2000, help="--race: the training images of the race.")
+    parser.add_argument("--seconds", type=float, default=20, help="--race: the race's budget in seconds.")
     args = parser.parse_args()
+    if args.race:
+        race_main(args)
+        return
 
     with tempfile.TemporaryDirectory(prefix="neuro-serve-docs-") as data_dir:
         server, url, printed = start_server(data_dir)
@@ -140,6 +183,23 @@ def main() -> None:
         body = block_text(printed, shown, args.index, args.neuron, data_dir)
         TUTORIAL.write_text(fill_blocks(text, lambda name: body if name == NAME else None))
         print(f"Wrote the serve-screenshot block of {TUTORIAL}")
+
+
+def race_main(args) -> None:
+    """`neuro serve --race` run, watched to its end, pictured in docs/images/race.png (or --out), stopped."""
+    out = args.out if args.out != IMAGE else RACE_IMAGE
+    options = ["--race", args.race, "--limit", str(args.limit), "--race-seconds", f"{args.seconds:g}"]
+    with tempfile.TemporaryDirectory(prefix="neuro-race-docs-") as data_dir:
+        server, url, printed = start_server(data_dir, *options)
+        try:
+            summary = race_picture(url, args.index, args.chromium, out, args.seconds)
+        finally:
+            server.send_signal(signal.SIGINT)
+            rest, _ = server.communicate(timeout=60)
+        if server.returncode != 0:
+            raise SystemExit(f"neuro serve --race ended with status {server.returncode}:\n" + "\n".join(printed)
+                             + rest)
+    print(f"Saved {out}: `neuro serve {' '.join(options)}`\n{summary}")
 
 
 if __name__ == "__main__":

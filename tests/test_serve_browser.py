@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
-from serve_under_test import page_server, served_network
+from serve_under_test import page_server, served_network, start_neuro_serve
+from tiny_mnist import write_random_mnist
 
 from neuro.data import load_dataset
 from neuro.network import Network
@@ -290,3 +292,30 @@ def test_a_hostile_data_set_name_is_shown_as_text_never_run(browser, digits):
         assert p.evaluate("document.body.dataset.pwned") is None
         watched.page.close()
     assert watched.errors == []
+
+
+def test_a_race_draws_every_lane_and_the_chart_and_runs_a_drawing_on_every_rung(browser, tmp_path, screenshots):
+    data = write_random_mnist(tmp_path / "digits", 300, 20)
+    process, port = start_neuro_serve("--race", "python,numpy", "--layers", "784,16,10", "--limit", "300",
+                                      "--race-seconds", "3", "--data", str(data), data_dir=tmp_path)
+    try:
+        watched = Watched(browser, f"http://127.0.0.1:{port}/")
+        p = watched.page
+        p.wait_for_function("() => document.body.dataset.race === 'finished'", timeout=60_000)
+        assert p.locator("#lanes .lane").count() == 2 and p.locator("#race-chart polyline").count() == 2
+        samples = {lane.get_attribute("data-rung"): int(lane.get_attribute("data-samples"))
+                   for lane in p.locator("#lanes .lane").all()}
+        assert samples["numpy"] > samples["python"] > 0
+        assert p.locator("#race-table tbody tr").count() == 2 and "× python" in p.text_content("#race-table")
+        watched.draw_test_digit(0)
+        p.click("#race-ask")
+        p.wait_for_selector("#race-answers[data-answered='2']")
+        answers = p.locator("#race-answers .race-answer").all_text_contents()
+        assert len(answers) == 2 and answers[0] == answers[1] == p.text_content("#answer")
+        p.screenshot(path=str(screenshots / "serve-race.png"), full_page=True)
+        assert watched.errors == [] and watched.off_server() == []
+        watched.page.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+    assert process.returncode == 0

@@ -109,7 +109,7 @@ def test_the_quick_model_is_trained_once_and_cached_by_what_made_it(digit_folder
 
 
 @pytest.mark.parametrize("arguments, says", [
-    (["model.npz", "--train"], "not both"),
+    (["model.npz", "--train"], "one of them"),
     (["--save", "m.npz"], "--train"),
     (["--epochs", "3"], "--epochs is an option of --train"),
     (["missing.npz"], "does not exist"),

@@ -9,6 +9,8 @@
   GET  /api/test/P             test image P of the browser's list (mistakes first): its label, the answer and
                                every layer's activations
   GET  /api/progress           training progress under --train (test accuracy per epoch, ...)
+  GET  /api/race               under --race: every lane's progress (samples, samples/s, epoch, accuracy, ...)
+  POST /api/race/activations   {"pixels": [...]} under --race -> {"answers": [{"rung", "answer", "seconds", ...}]}
 
 A request the API cannot answer raises `ApiError` with a 4xx status and a message for `{"error": ...}`.
 """
@@ -25,6 +27,7 @@ from neuro.data import N_PIXELS
 from neuro.support.errors import NeuroError
 
 from .live import LiveTraining
+from .race_answers import RacedNetworks
 from .served import ServedNetwork
 
 MAX_BODY = 1_000_000
@@ -43,10 +46,12 @@ class ApiError(Exception):
 class Api:
     """Answers the API's requests for one served network (and its training, under --train)."""
 
-    def __init__(self, served: ServedNetwork, description: dict, training: LiveTraining | None = None) -> None:
+    def __init__(self, served: ServedNetwork, description: dict, training: LiveTraining | None = None,
+                 race: RacedNetworks | None = None) -> None:
         self.served = served
         self.description = description
         self.training = training
+        self.race = race
 
     def get(self, path: str, query: str) -> dict:
         """The answer to GET `path` (below /api/) with the query string `query`."""
@@ -56,19 +61,25 @@ class Api:
             return self.weights(parse_qs(query, keep_blank_values=True))
         if path == "progress":
             return self.training.state() if self.training is not None else {"training": False}
+        if path == "race":
+            return self.race.state() if self.race is not None else {"race": False}
         if path.startswith("test/"):
             return self.test_image(path.removeprefix("test/"))
-        if path == "activations":
+        if path in ("activations", "race/activations"):
             raise ApiError(405, "POST a drawing to /api/activations: {\"pixels\": [784 numbers in 0..1]}")
         raise ApiError(404, f"there is no /api/{path}")
 
     def post(self, path: str, body: bytes) -> dict:
         """The answer to POST `path` (below /api/) with the request body `body`."""
-        if path != "activations":
-            raise ApiError(404 if path not in ("model", "weights", "progress") else 405,
+        if path == "race/activations" and self.race is None:
+            raise ApiError(404, "there is no race: start the server with --race to POST to /api/race/activations")
+        if path not in ("activations", "race/activations"):
+            raise ApiError(404 if path not in ("model", "weights", "progress", "race") else 405,
                            f"cannot POST to /api/{path}")
         pixels = drawing_pixels(body)
         try:
+            if path == "race/activations":
+                return self.race.answers(pixels)
             return self.served.answer_drawing(pixels)
         except NeuroError as error:  # the drawing is blank: nothing to centre
             raise ApiError(422, f"{error}: draw a digit") from None
@@ -82,6 +93,7 @@ class Api:
             "data": served.test.name,
             "test_images": len(served.test.labels),
             "training": self.training is not None,
+            "race": self.race is not None,
         }
 
     def weights(self, query: dict[str, list[str]]) -> dict:

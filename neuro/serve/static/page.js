@@ -7,6 +7,7 @@ import { buildNetwork, light, loadWires } from "./network-view.js";
 import { clearPad } from "./pad.js";
 import { state } from "./state.js";
 import "./test-browser.js";
+import { startRace } from "./race.js";
 import { pollTraining } from "./training.js";
 
 async function start() {
@@ -25,6 +26,7 @@ async function start() {
   light(null);
   await loadWires();
   if (model.training) { $("training-card").hidden = false; pollTraining(); }
+  if (model.race) startRace();
 }
 
 start();
