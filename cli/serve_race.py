@@ -55,6 +55,24 @@ def race_budget(epochs: int, seconds: float | None, epochs_given: bool) -> tuple
     return (epochs if epochs_given else None), seconds
 
 
+def check_race_fits_in_memory(rungs: list[str], run: RunSettings) -> None:
+    """A NeuroError before anything starts when the workers together (each holds its own copy of the data and its
+    rung's buffers) would not fit in memory; a folder's files are checked on the way."""
+    from neuro.support.memory import Estimate, check_fits_in_memory, estimate_training
+
+    n_train, n_test, _ = dataset_sizes(run.data, run.limit)
+    n_loaded = sum(dataset_sizes(run.data)[:2])
+    parts = {}
+    for rung in rungs:
+        try:
+            parts[rung] = estimate_training(get_backend(rung), run.dtype, list(run.layers), n_train, n_test,
+                                            run.batch_size, n_loaded).total
+        except NeuroError:
+            continue  # a rung that cannot run here (or in this dtype): its lane says why
+    check_fits_in_memory(Estimate(parts), f"racing {len(parts)} rungs, each worker holding its own data",
+                         advice="race fewer rungs or use a smaller --limit")
+
+
 def serve_race(server, rungs: list[str], run: RunSettings, epochs: int | None, seconds: float | None,
                open_browser: bool) -> None:
     """Start the race's workers, serve the page until Ctrl-C, stop every worker; exit 128 + the signal's number
@@ -70,7 +88,7 @@ def serve_race(server, rungs: list[str], run: RunSettings, epochs: int | None, s
     if run.layers[0] != N_PIXELS:
         raise NeuroError(f"the network's input layer has {run.layers[0]} neurons but the page draws 28×28 = "
                          f"{N_PIXELS} pixels")
-    dataset_sizes(run.data, run.limit)  # (a folder's files are checked before anything starts)
+    check_race_fits_in_memory(rungs, run)
     dataset = load_dataset(run.data, limit=run.limit, on_progress=PrintedProgress())
     from neuro.network import Network
     from neuro.training import check_fits

@@ -180,6 +180,16 @@ def test_bad_race_options_are_one_error_line_before_anything_starts(arguments, s
     assert result.output.count("\n") == 1
 
 
+def test_a_race_that_cannot_fit_in_memory_is_refused_before_it_starts(monkeypatch):
+    from neuro.support import memory
+
+    monkeypatch.setattr(memory, "usable_memory", lambda: (10**6, "a test's limit"))
+    result = CliRunner().invoke(main, ["serve", "--race", "python,numpy", "--port", "0"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("Error: racing 2 rungs, each worker holding its own data needs about")
+    assert "python" in result.output and "numpy" in result.output and "race fewer rungs" in result.output
+
+
 def test_a_race_of_three_rungs_learns_the_same_and_a_rung_that_cannot_run_fails_alone(tmp_path, digit_folder,
                                                                                         rung_files):
     rungs = ["python", "numpy", rung_files["file"], rung_files["not_here"]]
