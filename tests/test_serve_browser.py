@@ -230,7 +230,7 @@ def test_watching_it_learn_shows_the_curve_and_the_weights(browser, digits, scre
     with page_server(served, training) as s:
         watched = Watched(browser, s.url)
         p = watched.page
-        assert p.is_visible("#training-card")
+        p.wait_for_selector("#training-card", state="visible")  # (shown once the page has read /api/progress)
         training.start()
         p.wait_for_function("() => document.querySelectorAll('#curve circle').length === 4", timeout=30_000)
         p.wait_for_function("() => document.querySelectorAll('#gallery canvas').length === 16")
