@@ -6,7 +6,8 @@ from __future__ import annotations
 import click
 
 from neuro.backends import get_backend, rung_info
-from neuro.measure.check import check
+from neuro.measure.check import check, checked_dtypes
+from neuro.network import DTYPES
 
 from .common import emit_json, finite, info, json_option
 
@@ -17,10 +18,12 @@ from .common import emit_json, finite, info, json_option
               help="Hypothesis examples per dtype and way (default: as many as the project's own tests draw).")
 @click.option("--seconds", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               callback=finite, help="Seconds to time the rung, and each rung it is compared with, in the speed check.")
+@click.option("--dtype", type=click.Choice(DTYPES), default=None,
+              help="Check only this dtype (default: every dtype the rung claims), e.g. to iterate faster.")
 @click.option("--speed/--no-speed", default=True, show_default=True,
               help="Time the rung against the rung it builds on (the last check).")
 @json_option
-def check_command(rung, examples, seconds, speed, as_json):
+def check_command(rung, examples, seconds, dtype, speed, as_json):
     """Check a rung: agreement with the oracle, the property tests, then its speed against the rung it builds on.
 
     RUNG is a registered name (`neuro backends`) or a rung of your own: path/to/my_rung.py or module:NAME, which
@@ -34,9 +37,10 @@ def check_command(rung, examples, seconds, speed, as_json):
       neuro check numba-reorder --examples 5 --seconds 0.5
     """
     backend = get_backend(rung)  # (a file's errors, one line, before any work)
+    checked_dtypes(rung, dtype)  # (a dtype it does not claim, too)
     about = rung_info(rung)
     info(f"Checking {rung} ({backend.name}): {about.change}; builds on {about.builds_on}.", quiet=as_json)
-    verdicts = check(rung, examples=examples, seconds=seconds, speed=speed,
+    verdicts = check(rung, examples=examples, seconds=seconds, speed=speed, dtype=dtype,
                      on_verdict=None if as_json else lambda verdict: click.echo(verdict.line))
     ok = all(v.ok for v in verdicts)
     if as_json:

@@ -85,7 +85,9 @@ def test_a_rung_with_one_bug_fails_and_says_which_quantity_and_where(tmp_path, b
     previous, builds_on, body, expected = BROKEN[bug]
     rung = tmp_path / f"{bug}.py"
     rung.write_text(HEADER.format(previous=previous, builds_on=builds_on) + body + FOOTER)
-    result = check(rung, "--examples", "3", "--no-speed")
+    # Only float64 where only float64 is looked at (each dtype is a compilation of the whole rung).
+    dtypes = [] if any("float32" in text for text in expected) else ["--dtype", "float64"]
+    result = check(rung, "--examples", "3", "--no-speed", *dtypes)
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert lines[-1].startswith(f"{rung}: ") and "checks fail" in lines[-1]
@@ -107,6 +109,12 @@ def test_neuro_check_passes_on_registered_rungs(name):
         assert speed["ok"] and speed["timed"] is None  # a simulator is not timed
     else:  # (timed, not asserted: a benchmark decides, never a test)
         assert speed["timed"]["builds_on"] == report["builds_on"] and speed["timed"]["ratio"] > 0
+
+
+def test_a_dtype_the_rung_does_not_claim_is_refused_before_any_check():
+    result = check("python", "--dtype", "float32")
+    assert result.exit_code == 1 and "Checking" not in result.output
+    assert result.output.strip() == "Error: python does not compute in float32; it claims float64"
 
 
 def test_without_hypothesis_the_properties_check_fails_in_one_line(monkeypatch):

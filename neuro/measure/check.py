@@ -26,6 +26,7 @@ from neuro.backends import backend_status, get_backend, rung_info
 from neuro.costs import COSTS
 from neuro.measure.agreement import Comparison, compare, random_case, reference, run
 from neuro.sizes import CLASSIC
+from neuro.support.errors import NeuroError
 
 SOLUTION_SHARE = 0.8
 """An exercise's speed target: at least this share of its solution's rate (the machine is noisy)."""
@@ -75,10 +76,21 @@ def _failure(comparisons: list[Comparison], case, way: str | None) -> str | None
             f"in {case.dtype}{how}, network {case.sizes}, batch {case.batch}, {case.cost} cost{also}")
 
 
-def check_storage(name: str) -> Verdict:
+def checked_dtypes(name: str, only: str | None = None) -> tuple[str, ...]:
+    """The dtypes to check: every one the rung `name` claims, or `only` (which it must claim)."""
+    claimed = tuple(get_backend(name).dtypes)
+    if only is None:
+        return claimed
+    if only not in claimed:
+        raise NeuroError(f"{name} does not compute in {only}; it claims {', '.join(claimed)}")
+    return (only,)
+
+
+def check_storage(name: str, only: str | None = None) -> Verdict:
     backend = get_backend(name)
     slips = []
-    for dtype in backend.dtypes:
+    dtypes = checked_dtypes(name, only)
+    for dtype in dtypes:
         stored = backend.to_backend(np.ones((2, 3)), dtype)
         back = np.asarray(backend.to_numpy(stored))
         if back.dtype != np.dtype(dtype):
@@ -91,7 +103,7 @@ def check_storage(name: str) -> Verdict:
             slips.append(f"forward in {dtype} returns {np.asarray(backend.to_numpy(out)).dtype}")
     if slips:
         return Verdict("storage", False, "; ".join(slips))
-    return Verdict("storage", True, f"{', '.join(backend.dtypes)} stored and computed as claimed")
+    return Verdict("storage", True, f"{', '.join(dtypes)} stored and computed as claimed")
 
 
 def _agreement_sizes(name: str) -> tuple[list[int], int]:
@@ -99,11 +111,11 @@ def _agreement_sizes(name: str) -> tuple[list[int], int]:
     return ([100, 7, 10], 3) if backend_status(name).simulated else (list(CLASSIC), 10)
 
 
-def check_agreement(name: str) -> list[Verdict]:
+def check_agreement(name: str, only: str | None = None) -> list[Verdict]:
     backend = get_backend(name)
     sizes, batch = _agreement_sizes(name)
     verdicts = []
-    for dtype in backend.dtypes:
+    for dtype in checked_dtypes(name, only):
         worst, problem = 0.0, None
         for cost in COSTS:
             case = random_case(sizes, batch=batch, seed=7, cost=cost, dtype=dtype, steps=3)
@@ -122,7 +134,7 @@ def check_agreement(name: str) -> list[Verdict]:
     return verdicts
 
 
-def check_properties(name: str, examples: int | None = None) -> list[Verdict]:
+def check_properties(name: str, examples: int | None = None, only: str | None = None) -> list[Verdict]:
     """The hypothesis property tests, per dtype and way; a FAIL line when hypothesis is missing."""
     from neuro.measure.properties import cases, examples_for, hypothesis_missing
 
@@ -136,7 +148,7 @@ def check_properties(name: str, examples: int | None = None) -> list[Verdict]:
     slow = not backend.compiles
     count = examples or examples_for(simulated, slow)
     verdicts = []
-    for dtype in backend.dtypes:
+    for dtype in checked_dtypes(name, only):
         for way in ways(backend):
             found: list[str] = []
             agrees = _property(name, backend, cases(dtype, small=simulated or slow), way, found,
@@ -167,7 +179,7 @@ def _property(name, backend, strategy, way, found: list[str], settings, given) -
     return agrees
 
 
-def check_speed(name: str, seconds: float) -> Verdict:
+def check_speed(name: str, seconds: float, only: str | None = None) -> Verdict:
     """The rung's training rate against the rung it builds on, on its case; an exercise's against its goal too."""
     from neuro.measure.bench import measure
 
@@ -178,7 +190,7 @@ def check_speed(name: str, seconds: float) -> Verdict:
     if status.simulated:
         return Verdict("speed", True, f"not timed: {status.reason} (time it on a GPU: neuro check {name})")
     solution = _solution(name)
-    dtype = next(d for d in get_backend(name).dtypes if d in get_backend(info.builds_on).dtypes)
+    dtype = next(d for d in checked_dtypes(name, only) if d in get_backend(info.builds_on).dtypes)
 
     def rate(backend_name: str) -> float:
         return measure(backend_name, dtype, layers, batch, seconds=seconds, forward=False).train_samples_per_s
@@ -211,8 +223,9 @@ def _solution(name: str) -> str | None:
 
 
 def check(name: str, examples: int | None = None, seconds: float = 1.0, speed: bool = True,
-          on_verdict: Callable[[Verdict], None] | None = None) -> list[Verdict]:
-    """Every check of the rung `name`, in order; on_verdict sees each as it comes."""
+          on_verdict: Callable[[Verdict], None] | None = None, dtype: str | None = None) -> list[Verdict]:
+    """Every check of the rung `name`, in order, in every dtype it claims (or only `dtype`); on_verdict sees each
+    as it comes."""
     verdicts: list[Verdict] = []
 
     def add(found: Verdict | list[Verdict]) -> None:
@@ -221,9 +234,10 @@ def check(name: str, examples: int | None = None, seconds: float = 1.0, speed: b
             if on_verdict is not None:
                 on_verdict(verdict)
 
-    add(check_storage(name))
-    add(check_agreement(name))
-    add(check_properties(name, examples))
+    checked_dtypes(name, dtype)  # (a dtype the rung does not claim: an error before any work)
+    add(check_storage(name, dtype))
+    add(check_agreement(name, dtype))
+    add(check_properties(name, examples, dtype))
     if speed:
-        add(check_speed(name, seconds))
+        add(check_speed(name, seconds, dtype))
     return verdicts
