@@ -23,7 +23,6 @@ from .race import Race
 from .served import ServedNetwork
 from .turns import TurnLock
 
-
 TIMING_SECONDS = 0.02
 """How long each rung's forward pass is repeated for: its time is the fastest of the repeats."""
 
