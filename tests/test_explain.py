@@ -7,6 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from neuro.cli.main import main
+from neuro.measure import ptx
+from neuro.measure.explain import explain
 
 pytest.importorskip("numba")
 
@@ -48,10 +50,44 @@ def test_a_gpu_rung_shows_its_diff_and_says_where_the_ptx_is():
     assert "builds on: cuda-naive" in result.output
 
 
-def test_a_gpu_rung_says_the_ptx_needs_a_gpu():
+needs_ptx_compiler = pytest.mark.skipif(ptx.missing_compiler() is not None, reason=str(ptx.missing_compiler()))
+
+
+@needs_ptx_compiler
+def test_a_gpu_rung_diffs_its_kernels_and_reads_shared_memory_tiles_from_its_ptx():
+    result = run("cuda-tiled", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    changed = {f["name"]: f for f in report["functions"]}
+    # the kernels' diff, against cuda-naive's kernels, not only the (unchanged) launches
+    assert changed["feedforward_layer"]["kind"] == "changed"
+    assert "--- cuda_naive_kernels.feedforward_layer" in changed["feedforward_layer"]["text"]
+    assert changed["tiled_sum"]["kind"] == "new" and "cuda.syncthreads()" in changed["tiled_sum"]["text"]
+    assert report["ptx"]["cc"] == "9.0" and "not of a run on a GPU" in report["machine_note"]
+    kernels = {entry["kernel"]: entry for entry in report["ptx"]["kernels"]}
+    assert "gather_batch" not in kernels  # (cuda-naive's, taken unchanged)
+    hot = kernels["backprop_delta"]["hottest_loop"]
+    # a tile's sum from shared memory, between barriers; global memory read once per tile, not per term
+    assert hot["fma"] >= 8 and hot["ld_shared"] >= hot["fma"] and hot["bar_sync"] >= 1
+    assert hot["ld_global"] < hot["fma"]
+    assert kernels["backprop_delta"]["shared_bytes"] > 0
+
+
+@needs_ptx_compiler
+def test_the_naive_kernels_read_every_term_from_global_memory():
     result = run("cuda-naive")
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1].startswith("PTX: not read here")
+    assert "+++ cuda_naive_kernels.feedforward_layer" not in result.output  # (new: shown whole, builds on python)
+    assert "New: feedforward_layer" in result.output and "@cuda.jit" in result.output
+    line = next(line for line in result.output.splitlines() if line.strip().startswith("backprop_delta: hottest"))
+    assert "0 shared (2.00 global and 0.00 shared loads per fma)" in line and "0 bar.sync" in line
+
+
+def test_without_a_ptx_compiler_a_gpu_rung_says_why(monkeypatch):
+    monkeypatch.setattr(ptx, "missing_compiler", lambda: "numba-cuda is not installed")
+    result = explain("cuda-register-blocked")
+    assert result.machine_note == "PTX: not read (numba-cuda is not installed)"
+    assert any(change.name == "blocked_sum" and change.kind == "new" for change in result.functions)
 
 
 def test_an_unknown_rung_is_one_error_line_listing_the_rungs():

@@ -6,7 +6,9 @@
     source, see backends/cpu/compiled.py);
   * for a compiled CPU rung: facts read from the machine code Numba made for it on this machine (neuro.measure.asm):
     the hottest loop of each function the rung defines, compiled afresh in this process on a tiny case;
-  * for a GPU rung: the PTX needs a GPU, or the `cuda` extra, which this reports in one line when it cannot.
+  * for a GPU rung: the diff of its kernels too, and facts read from the PTX of each kernel it defines, compiled
+    here for a compute capability named in advance, with no GPU needed (neuro.measure.ptx); one line says why
+    not where the `cuda` extra is missing.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neuro.backends import ALIASES, REGISTRY, backend_status, get_backend
-from neuro.measure import asm
+from neuro.measure import asm, ptx
 from neuro.measure.agreement import random_case
 from neuro.support.errors import NeuroError
 
@@ -47,11 +49,13 @@ class Explanation:
     machine_code: list[dict] = field(default_factory=list)
     machine: str = ""
     machine_note: str = ""
+    ptx: dict = field(default_factory=dict)
+    """A GPU rung's PTX facts (neuro.measure.ptx.compile_rung), or {"error": why there are none}."""
 
     def as_dict(self) -> dict:
         return {"rung": self.rung, "change": self.change, "builds_on": self.builds_on, "machine": self.machine,
                 "functions": [vars(f) for f in self.functions], "constants": self.constants,
-                "machine_code": self.machine_code, "machine_note": self.machine_note}
+                "machine_code": self.machine_code, "machine_note": self.machine_note, "ptx": self.ptx}
 
 
 def rung_module(name: str):
@@ -88,10 +92,27 @@ def _module_name(function) -> str:
 
 def source_changes(name: str) -> tuple[list[FunctionChange], list[str]]:
     """The functions (and classes) of rung `name` that differ from the rung it builds on, and its constants that
-    differ (`NAME: before -> after`)."""
+    differ (`NAME: before -> after`); for a GPU rung, those of its kernel module too (backends/gpu/<rung>_kernels.py,
+    against the kernels of the rung it builds on)."""
     module, before_name = rung_module(name), REGISTRY[name].builds_on
-    before = vars(rung_module(before_name)) if before_name else {}
-    own_file = _where(module.create)[0]
+    before = rung_module(before_name) if before_name else None
+    changes, constants = module_changes(module, before, name, before_name or "", _where(module.create)[0])
+    kernels = ptx.kernel_module(name) if REGISTRY[name].module.startswith("gpu.") else None
+    if kernels is not None:
+        before_kernels = ptx.kernel_module(before_name) if before_name else None
+        old = before_kernels.__name__.rpartition(".")[2] if before_kernels else before_name or ""
+        new = kernels.__name__.rpartition(".")[2]
+        more, more_constants = module_changes(kernels, before_kernels, new, old, kernels.__file__)
+        changes += more
+        constants += more_constants
+    return changes, constants
+
+
+def module_changes(module, before_module, name: str, before_name: str, own_file: str
+                   ) -> tuple[list[FunctionChange], list[str]]:
+    """The functions, classes and constants of `module` (those defined in `own_file`) that differ from
+    `before_module`'s, labelled `name.function` and `before_name.function` in the diffs."""
+    before = vars(before_module) if before_module else {}
     changes, inherited = [], []
     for key, value in vars(module).items():
         function = _function(value)
@@ -203,8 +224,13 @@ def explain(name: str, dtype: str = "float64", machine_code: bool = True) -> Exp
     result = Explanation(name, info.change, info.builds_on, changes, constants, machine=platform.machine())
     status = backend_status(name)
     if info.module.startswith("gpu."):
-        result.machine_note = ("PTX: not read here (it needs a GPU and the `cuda` extra; "
-                               f"this rung {'runs under the simulator' if status.available else 'cannot run'} here)")
+        if machine_code:
+            result.ptx = ptx.compile_rung(name, dtype)
+            if "error" in result.ptx:
+                result.machine_note = f"PTX: not read ({result.ptx['error']})"
+            else:
+                result.machine_note = (f"PTX compiled here by numba-cuda for compute capability {result.ptx['cc']}, "
+                                       f"{dtype}: facts of the code, not of a run on a GPU")
         return result
     if not status.available:
         result.machine_note = f"machine code: not read ({status.reason})"
