@@ -1,7 +1,7 @@
 """Measure the ladder and write its numbers into docs/ladder.md, README.md and docs/tutorial.md: the only way those
 numbers change.
 
-    python scripts/ladder-docs.py [--runs 3] [--seconds 1] [--torch PYTHON] [--jax PYTHON] [--check]
+    python scripts/ladder-docs.py [--runs 3] [--seconds 1] [--torch PYTHON] [--jax PYTHON] [--check | --evidence]
 
 Runs `neuro machine --json` (the machine line and the peak block), then, back to back on this machine,
 `neuro ladder --json` `--runs` times on the classic network (784-16-16-10,
@@ -16,7 +16,9 @@ peak) the ratio of the medians shown beside it. The roofline (docs/images/roofli
 networks, under the roofs `neuro machine` measured. Then it rewrites every block between `<!-- generated: NAME -->` and
 `<!-- end: NAME -->` in the two files, the code excerpts (`code: module.function`) included, and says which rungs
 gain less than RUNG_GAIN over the rung they build on, in the case each is for. With --check, it only checks that
-the code excerpts match the code (no measurement) and exits non-zero if one does not.
+the code excerpts match the code (no measurement) and exits non-zero if one does not. With --evidence, it rewrites
+only the code excerpts and the evidence beside each rung (`neuro explain RUNG --json` for the compiled CPU rungs and
+the GPU rungs' PTX: compiled, not timed, so seconds to a minute, and it leaves every measured number as it is).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import sys
 from pathlib import Path
 
 from docs_blocks import fill_blocks, this_machine
-from evidence_blocks import COMPILED_RUNGS, ablation_block, evidence_block
+from evidence_blocks import COMPILED_RUNGS, GPU_RUNGS, ablation_blocks, compiled_stamp, evidence_blocks
 from ladder_limits import draw_roofline, flops, peak_block, percent, ratios_of_medians
 
 import neuro.sizes
@@ -290,6 +292,10 @@ def code_excerpt(spec: str) -> str:
     raise SystemExit(f"ladder-docs: no function {function} in backends/{module}.py")
 
 
+def evidence_reports() -> list[dict]:
+    return [neuro_json("explain", rung) for rung in (*COMPILED_RUNGS, *GPU_RUNGS)]
+
+
 def machine(barriers: list[float], measured: dict) -> str:
     meet = (f"; two threads of a team met at a barrier in {barriers[0]:,.0f} ns before the classic runs and "
             f"{barriers[1]:,.0f} ns after them")
@@ -323,7 +329,12 @@ def main() -> None:
     parser.add_argument("--torch", metavar="PYTHON", help="a Python with PyTorch, for scripts/torch-cpu.py")
     parser.add_argument("--jax", metavar="PYTHON", help="a Python with JAX, for scripts/jax-cpu.py")
     parser.add_argument("--check", action="store_true", help="only check the code excerpts against the code")
+    parser.add_argument("--evidence", action="store_true",
+                        help="only rewrite the code excerpts and each rung's evidence (compiled here, not timed)")
     args = parser.parse_args()
+    if args.evidence:
+        rewrite(evidence_blocks(evidence_reports(), compiled_stamp()), check=False)
+        return
     if args.check:
         if rewrite({}, check=True):
             raise SystemExit("ladder-docs: a code excerpt in the docs differs from the code; run the script")
@@ -348,9 +359,9 @@ def main() -> None:
         torch = {**classic_torch, "results": classic_torch["results"] + wide_torch["results"]}
     jax = jax_json(args.jax) if args.jax else None
     kernels = blas_kernels()
-    reports = [neuro_json("explain", rung) for rung in COMPILED_RUNGS]
-    ablate_args = ["ladder", "--backends", "numba-blocks,numba-tiles,numba-team", "--seconds", str(args.seconds),
-                   "--ablate"]
+    reports = evidence_reports()
+    ablated = ["numba-blocks", "numba-tiles", "numba-team"]
+    ablate_args = ["ladder", "--backends", ",".join(ablated), "--seconds", str(args.seconds), "--ablate"]
     ablation = neuro_json(*ablate_args)["ablation"]
     classic, wide = medians(classic_runs), medians(wide_runs)
     rules, short = rule_table(classic, wide)
@@ -375,8 +386,8 @@ def main() -> None:
         "loaded": loaded_table(classic, loaded),
         "readme-ladder": ladder_table(classic, ["float64", "float32"]) + f"\n\n{stamp} Made by {commands}",
         **rung_gains(classic, wide),
-        "evidence": evidence_block(reports, stamp),
-        "ablation": ablation_block(ablation, stamp, "neuro " + " ".join(ablate_args) + " --json"),
+        **evidence_blocks(reports, stamp),
+        **ablation_blocks(ablation, ablated, stamp, "neuro " + " ".join(ablate_args) + " --json"),
     }
     rewrite(blocks, check=False)
     if short:

@@ -153,3 +153,24 @@ def test_the_code_excerpts_in_the_docs_are_the_code_as_it_is():
     script = Path(__file__).resolve().parent.parent / "scripts" / "ladder-docs.py"
     result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+
+def test_ablate_json_rows_are_validated_and_carry_the_idea_names(monkeypatch):
+    """`--ablate` on one rung: a row per idea, both sides checked by the oracle, then timed. Only the ideas that
+    need no variant compiled (numba-team's second core: the rung itself on one thread) are kept, to stay cheap;
+    tests/test_ablation.py covers the variants."""
+    from neuro.backends.cpu import ablations
+
+    kept = [a for a in ablations.ABLATIONS if a.rung == "numba-team" and a.without is None]
+    assert kept, "numba-team names a second core among its ideas"
+    monkeypatch.setattr(ablations, "ABLATIONS", kept)
+    payload = json.loads(ladder("--backends", "numba-team", "--ablate", "--dtype", "float64", *FAST,
+                                "--json").stdout.splitlines()[-1])
+    rows = payload["ablation"]
+    assert [row["idea"] for row in rows] == [a.idea for a in kept]
+    for row in rows:
+        assert (row["rung"], row["dtype"], row["validated"], row["why_not"]) == ("numba-team", "float64", True, "")
+        assert row["samples_per_s_with"] > 0 and row["samples_per_s_without"] > 0 and row["threads_without"] == 1
+        assert row["gain"] == pytest.approx(row["samples_per_s_with"] / row["samples_per_s_without"])
+    assert {(r["backend"], r["dtype"]) for r in payload["rungs"]} == {("numba-team", "float64")}
