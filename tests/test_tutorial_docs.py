@@ -1,11 +1,13 @@
-"""scripts/tutorial-docs.py without running the tutorial (CI's `--check` step does that): its markers agree with
-docs/tutorial.md, its checks ignore timings and nothing else, and its trims and picks fail loudly."""
+"""scripts/tutorial-docs.py and its modules (tutorial_steps, _trims, _runner, _writer) without running the tutorial
+(CI's `--check` step does that): its markers agree with docs/tutorial.md, its checks ignore timings and nothing
+else, and its trims and picks fail loudly."""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,16 +16,19 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 @pytest.fixture(scope="module")
 def docs():
-    sys.path.insert(0, str(SCRIPTS))  # the script imports docs_blocks from beside it
+    """The script and the modules it is made of, as one namespace (they import each other from scripts/)."""
+    sys.path.insert(0, str(SCRIPTS))
     try:
         spec = importlib.util.spec_from_file_location("tutorial_docs", SCRIPTS / "tutorial-docs.py")
         module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclass looks itself up there
         spec.loader.exec_module(module)
-        yield module
+        parts = [importlib.import_module(name) for name in ("tutorial_trims", "tutorial_runner", "tutorial_writer")]
+        yield SimpleNamespace(**{k: v for part in [*parts, module] for k, v in vars(part).items()})
     finally:
         sys.path.remove(str(SCRIPTS))
-        sys.modules.pop("tutorial_docs", None)
+        for name in ("tutorial_docs", "tutorial_trims", "tutorial_steps", "tutorial_runner", "tutorial_writer",
+                     "tutorial_notebook"):
+            sys.modules.pop(name, None)
 
 
 def test_every_step_has_its_block_and_every_value_in_the_tutorial_is_known(docs):
