@@ -67,24 +67,11 @@ def printed(cell) -> str:
     return text.replace("\r\n", "\n").replace(PROGRESS_BAR_END, "")
 
 
-def test_the_notebook_runs_top_to_bottom_printing_the_tutorials_outputs(scripts, tmp_path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    pytest.importorskip("matplotlib")
-    pytest.importorskip("PIL")
+def differences(scripts, notebook, text: str, work: Path, data: Path) -> dict[str, str]:
+    """The steps whose output in the executed `notebook` differs from their block in the tutorial `text` (timings
+    aside), each with what the notebook printed; checks on the way that the machine's steps ran without an error
+    and that every picture cell showed its pictures."""
     steps, runner, writer = scripts.tutorial_steps, scripts.tutorial_runner, scripts.tutorial_writer
-    work, data = tmp_path / "work", tmp_path / "data"
-    work.mkdir()
-    # As a learner's Jupyter: an empty data cache, no backend chosen, no CUDA simulator (the tests' own setting).
-    env = {**os.environ, "NEURO_DATA_DIR": str(data)}
-    for name in ("NEURO_BACKEND", "NUMBA_ENABLE_CUDASIM", "NO_COLOR"):
-        env.pop(name, None)
-    notebook = nbformat.reads(writer.NOTEBOOK.read_text(), as_version=4)
-    nbclient.NotebookClient(notebook, km=kernel_manager(tmp_path / "kernels"), timeout=300,
-                            resources={"metadata": {"path": str(work)}}).execute(env=env)
-
-    text = writer.TUTORIAL.read_text()
     values = {match["name"].strip(): match["body"] for match in scripts.docs_blocks.VALUE.finditer(text)}
     tutorial = scripts.docs_blocks.blocks(text)
     by_step = {step.name: step for step in steps.STEPS}
@@ -105,7 +92,27 @@ def test_the_notebook_runs_top_to_bottom_printing_the_tutorials_outputs(scripts,
         shown.setdefault(step.name, []).append((command, step.trim(about["command"])(output)))
 
     assert set(shown) == {step.name for step in steps.STEPS if not step.machine}
-    differ = {name: runner.console_text(outputs) for name, outputs in shown.items()
+    return {name: runner.console_text(outputs) for name, outputs in shown.items()
               if writer.deterministic(runner.console_block(runner.console_text(outputs)))
               != writer.deterministic(tutorial[writer.RUN + name])}
+
+
+def test_the_notebook_runs_top_to_bottom_printing_the_tutorials_outputs(scripts, tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("PIL")
+    writer = scripts.tutorial_writer
+    work, data = tmp_path / "work", tmp_path / "data"
+    work.mkdir()
+    # As a learner's Jupyter: an empty data cache, no backend chosen, no CUDA simulator (the tests' own setting).
+    env = {**os.environ, "NEURO_DATA_DIR": str(data)}
+    for name in ("NEURO_BACKEND", "NUMBA_ENABLE_CUDASIM", "NO_COLOR"):
+        env.pop(name, None)
+    notebook = nbformat.reads(writer.NOTEBOOK.read_text(), as_version=4)
+    nbclient.NotebookClient(notebook, km=kernel_manager(tmp_path / "kernels"), timeout=300,
+                            resources={"metadata": {"path": str(work)}}).execute(env=env)
+
+    differ = differences(scripts, notebook, writer.TUTORIAL.read_text(), work, data)
     assert not differ, "the notebook printed, unlike the tutorial:\n" + "\n\n".join(differ.values())
