@@ -54,13 +54,12 @@ def test_the_first_compiled_rung_has_the_python_backends_functions_in_the_same_o
     assert len(inspect.getsource(ops_numba_loops).splitlines()) < 250
 
 
-def test_no_file_of_the_framework_its_backends_or_its_scripts_is_longer_than_400_lines():
+def test_no_file_of_the_framework_or_its_backends_is_longer_than_400_lines():
     import neuro
     import neuro.backends
     import neuro.cli
 
     folders = [Path(package.__file__).parent for package in (neuro, neuro.backends, neuro.cli)]
-    folders.append(Path(neuro.__file__).resolve().parent.parent / "scripts")  # the checkout's docs scripts
     lengths = {str(path): len(path.read_text().splitlines()) for folder in folders for path in folder.rglob("*.py")}
     assert len(lengths) > 50
     assert all(n <= 400 for n in lengths.values()), {k: v for k, v in lengths.items() if v > 400}
