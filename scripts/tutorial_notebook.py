@@ -37,8 +37,8 @@ installed in with the plot extra (for example `.venv/bin/pip install -e ".[plot]
 `.venv/bin/jupyter lab docs/tutorial.ipynb`). The tutorial's commands are `!neuro ...` cells, run in the notebook's
 folder, where they leave their models and pictures; the Python files it runs are cells here. What they print is
 what the tutorial shows, apart from the seconds, the samples per second and what depends on the machine
-(`neuro backends`, and `neuro drift`, which here leaves out the slow python backend): the project's tests run
-this notebook and check it.*"""
+(`neuro backends`, and `neuro drift`, which here compares numpy with numba-loops, leaving out the slow python
+backend): the project's tests run this notebook and check it.*"""
 
 SETUP = """\
 # `!neuro` is the neuro installed beside this kernel's Python, and draws in plain characters (NO_COLOR), as the

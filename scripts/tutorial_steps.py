@@ -60,7 +60,7 @@ STEPS = [
     Step("backends", [f"{NEURO} backends"], machine=True),
     # python, numpy and numba side by side: numpy's and numba's sums run in an order their machine chooses
     Step("drift", [f"{NEURO} drift"], machine=True,
-         notebook=[f"{NEURO} drift --backends numba-loops,numpy,numba  # the tutorial's starts from python: slow"]),
+         notebook=[f"{NEURO} drift --backends numba-loops,numpy  # the tutorial's starts from python: slow"]),
 ]
 
 # name: (step, regular expression); the value is its first group, in the step's output as the docs show it.
