@@ -97,7 +97,7 @@ def differences(scripts, notebook, text: str, work: Path, data: Path) -> dict[st
               != writer.deterministic(tutorial[writer.RUN + name])}
 
 
-def test_the_notebook_runs_top_to_bottom_printing_the_tutorials_outputs(scripts, tmp_path):
+def test_the_notebook_runs_top_to_bottom_printing_the_tutorials_outputs(scripts, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
@@ -106,6 +106,9 @@ def test_the_notebook_runs_top_to_bottom_printing_the_tutorials_outputs(scripts,
     writer = scripts.tutorial_writer
     work, data = tmp_path / "work", tmp_path / "data"
     work.mkdir()
+    # Jupyter's connection file and IPython's history go to the test's folder, not the user's.
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     # As a learner's Jupyter: an empty data cache, no backend chosen, no CUDA simulator (the tests' own setting).
     env = {**os.environ, "NEURO_DATA_DIR": str(data)}
     for name in ("NEURO_BACKEND", "NUMBA_ENABLE_CUDASIM", "NO_COLOR"):
