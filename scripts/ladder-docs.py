@@ -10,7 +10,8 @@ batch 10, float64 and float32; the first run also draws docs/images/ladder.png) 
 core kept busy by a plain Python loop; with
 --torch, also scripts/torch-cpu.py under that Python (an environment with PyTorch: neuro never depends on it), and
 with --jax, scripts/jax-cpu.py likewise; and scripts/gemm-shapes.py, the wide step's matrix products through
-NumPy's BLAS with the kernel it chose and with OpenBLAS's AVX2 (Haswell) kernels, quiet and with one core busy.
+NumPy's BLAS with the kernel it chose and with OpenBLAS's AVX2 (Haswell) kernels, quiet and with one core busy
+(with --torch, through PyTorch's BLAS too).
 Each rate, GFLOP/s and peak in a table is the median of the runs, and each ratio (the gains, the share of the
 peak) the ratio of the medians shown beside it. The roofline (docs/images/roofline.png) draws those medians, both
 networks, under the roofs `neuro machine` measured. Then it rewrites every block between `<!-- generated: NAME -->` and
@@ -209,37 +210,41 @@ def jax_table(classic: dict, wide: dict, jax: dict | None) -> str:
 BLAS_SETTINGS = (("as set here", None, False, None), ("one core busy", None, True, None),
                  ("one thread", None, False, "1"), ("Haswell", "Haswell", False, None),
                  ("Haswell, one core busy", "Haswell", True, None), ("Haswell, one thread", "Haswell", False, "1"))
-"""(label, OPENBLAS_CORETYPE, one core kept busy?, OPENBLAS_NUM_THREADS) of each run of scripts/gemm-shapes.py."""
+"""(label, OPENBLAS_CORETYPE, one core kept busy?, threads) of each run of scripts/gemm-shapes.py; with --torch,
+the same products through PyTorch's BLAS follow, on its threads and on one (OMP_NUM_THREADS)."""
+TORCH_SETTINGS = (("PyTorch", "torch", False, None), ("PyTorch, one thread", "torch", False, "1"))
 
 
-def blas_kernels() -> list[dict]:
-    """scripts/gemm-shapes.py in each of BLAS_SETTINGS (the Haswell ones with OPENBLAS_L2_SIZE unset too)."""
+def blas_kernels(torch: str | None) -> list[tuple[str, dict]]:
+    """(label, scripts/gemm-shapes.py --json) in each of BLAS_SETTINGS (the Haswell ones with OPENBLAS_L2_SIZE unset
+    too), and in TORCH_SETTINGS under the Python `torch`, if given."""
     runs = []
-    for _, core, busy, threads in BLAS_SETTINGS:
+    for label, core, busy, threads in BLAS_SETTINGS + (TORCH_SETTINGS if torch else ()):
         env = dict(os.environ)
-        if core:
+        if core == "Haswell":
             env.pop("OPENBLAS_L2_SIZE", None)
             env["OPENBLAS_CORETYPE"] = core
         if threads:
-            env["OPENBLAS_NUM_THREADS"] = threads
-        command = [sys.executable, str(ROOT / "scripts" / "gemm-shapes.py"), *(["--busy"] if busy else []), "--json"]
-        print("$", "scripts/gemm-shapes.py", *command[2:], f"(OPENBLAS_CORETYPE={core})" if core else "",
-              f"(OPENBLAS_NUM_THREADS={threads})" if threads else "", flush=True)
-        runs.append(json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-                               .stdout.splitlines()[-1]))
+            env["OPENBLAS_NUM_THREADS" if core != "torch" else "OMP_NUM_THREADS"] = threads
+        options = [*(["--busy"] if busy else []), *(["--torch"] if core == "torch" else []), "--json"]
+        command = [torch if core == "torch" else sys.executable, str(ROOT / "scripts" / "gemm-shapes.py"), *options]
+        print("$", "scripts/gemm-shapes.py", *options, f"(OPENBLAS_CORETYPE={core})" if core == "Haswell" else "",
+              f"({threads} thread)" if threads else "", flush=True)
+        runs.append((label, json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+                                       .stdout.splitlines()[-1])))
     return runs
 
 
-def blas_table(runs: list[dict]) -> str:
-    """GFLOP/s of each product of a wide step in each setting, with the kernel OpenBLAS ran."""
-    heads = [f"{label} ({run['blas']['core']}, {run['blas']['threads']} thr.)"
-             for (label, *_), run in zip(BLAS_SETTINGS, runs)]
+def blas_table(runs: list[tuple[str, dict]]) -> str:
+    """GFLOP/s of each product of a wide step in each setting, with the kernel OpenBLAS ran (or PyTorch's BLAS)."""
+    heads = [f"{label} ({run['blas']['core']}, {run['blas']['threads']} thr.)" for label, run in runs]
     lines = ["| product (batch 256), GFLOP/s | dtype | " + " | ".join(heads) + " |",
              "|---|---|" + "---:|" * len(runs)]
-    for i, row in enumerate(runs[0]["results"]):
+    for i, row in enumerate(runs[0][1]["results"]):
         lines.append(f"| {row['product']} | {row['dtype']} | "
-                     + " | ".join(f"{run['results'][i]['gflop_per_s']:,.1f}" for run in runs) + " |")
-    return "\n".join(lines) + (f"\n\nOpenBLAS `{runs[0]['blas']['config']}`; measured on "
+                     + " | ".join(f"{run['results'][i]['gflop_per_s']:,.1f}" for _, run in runs) + " |")
+    libraries = "; ".join(dict.fromkeys(f"`{run['blas']['config']}`" for _, run in runs))
+    return "\n".join(lines) + (f"\n\nBLAS {libraries}; measured on "
                                f"{datetime.date.today().isoformat()} on {this_machine()}, load average "
                                f"{os.getloadavg()[0]:.2f} after the runs.")
 
@@ -347,7 +352,7 @@ def main() -> None:
         classic_torch["results"] = [r for r in classic_torch["results"] if r["layers"] == list(neuro.sizes.CLASSIC)]
         torch = {**classic_torch, "results": classic_torch["results"] + wide_torch["results"]}
     jax = jax_json(args.jax) if args.jax else None
-    kernels = blas_kernels()
+    kernels = blas_kernels(args.torch)
     reports = [neuro_json("explain", rung) for rung in COMPILED_RUNGS]
     ablate_args = ["ladder", "--backends", "numba-blocks,numba-tiles,numba-team", "--seconds", str(args.seconds),
                    "--ablate"]
