@@ -1,12 +1,15 @@
 """The matrix products of one numba-blas step on the wide network, each timed alone through NumPy's BLAS, with the
 kernel that BLAS chose: what scripts/ladder-docs.py reports to explain the wide rows.
 
-    python scripts/gemm-shapes.py [--batch-size 256] [--dtype float32,float64] [--seconds 0.5] [--busy] [--json]
+    python scripts/gemm-shapes.py [--batch-size 256] [--dtype float32,float64] [--seconds 0.5] [--busy] [--torch]
+                                  [--json]
 
 The products are written as backends/cpu/ops_numba_blas.py writes them, rows of samples in row-major (C-order)
 arrays: forward Z = A W^T (W's transpose, no copy), backward Delta W, and the weights' gradient Delta^T A. Run it
 under OPENBLAS_CORETYPE=Haswell to see what the AVX2 kernels do on this processor; --busy keeps one core busy
-with a plain Python loop meanwhile, as another program would. With --json, one JSON object on the last line:
+with a plain Python loop meanwhile, as another program would. With --torch (under a Python with PyTorch), the
+same products on the same arrays go through torch.matmul instead, to the BLAS library PyTorch was built with
+(named under "blas"; OMP_NUM_THREADS sets its threads). With --json, one JSON object on the last line:
 {"blas": {"library", "core", "threads", "config"}, "busy": bool, "results": [{"product", "dtype",
 "ms", "gflop_per_s"}, ...]}.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import re
 import subprocess
 import sys
 import time
@@ -44,11 +48,11 @@ def products(m: int, dtype) -> dict[str, tuple]:
     }
 
 
-def seconds_per_call(a, b, out, budget: float) -> float:
-    np.matmul(a, b, out=out)
+def seconds_per_call(a, b, out, budget: float, matmul=np.matmul) -> float:
+    matmul(a, b, out=out)
     calls, started = 0, time.perf_counter()
     while time.perf_counter() - started < budget:
-        np.matmul(a, b, out=out)
+        matmul(a, b, out=out)
         calls += 1
     return (time.perf_counter() - started) / max(calls, 1)
 
@@ -70,20 +74,40 @@ def blas_info() -> dict:
     return {"library": None, "core": "unknown (no OpenBLAS in numpy.libs)", "threads": None, "config": None}
 
 
+def torch_info() -> dict:
+    """The BLAS library PyTorch was built with (BLAS_INFO in its build configuration) and its threads."""
+    import torch
+
+    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    name = blas.group(1) if blas else "unknown"
+    return {"library": f"PyTorch {torch.__version__}", "core": f"PyTorch, {name}", "threads": torch.get_num_threads(),
+            "config": f"PyTorch {torch.__version__} BLAS_INFO={name}"}
+
+
+def torch_products(m: int, dtype) -> dict[str, tuple]:
+    """The products of `products`, the same arrays seen as PyTorch tensors (no copies, transposes included)."""
+    import torch
+
+    return {name: (*(torch.from_numpy(array) for array in (a, b, out)), madds)
+            for name, (a, b, out, madds) in products(m, dtype).items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=256, help="samples per mini-batch (rows of A)")
     parser.add_argument("--dtype", default="float32,float64", help="float32, float64 or both, comma-separated")
     parser.add_argument("--seconds", type=float, default=0.5, help="time spent on each product")
     parser.add_argument("--busy", action="store_true", help="keep one core busy meanwhile")
+    parser.add_argument("--torch", action="store_true", help="multiply with PyTorch (torch.matmul) instead of NumPy")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
     try:
-        results = []
+        results, made = [], torch_products if args.torch else products
+        matmul = __import__("torch").matmul if args.torch else np.matmul
         for dtype in args.dtype.split(","):
-            for name, (a, b, out, madds) in products(args.batch_size, np.dtype(dtype)).items():
-                seconds = seconds_per_call(a, b, out, args.seconds)
+            for name, (a, b, out, madds) in made(args.batch_size, np.dtype(dtype)).items():
+                seconds = seconds_per_call(a, b, out, args.seconds, matmul)
                 results.append({"product": name, "dtype": dtype, "ms": seconds * 1e3,
                                 "gflop_per_s": 2 * madds / seconds / 1e9})
                 if not args.json:
@@ -92,7 +116,7 @@ def main() -> None:
         if busy:
             busy.kill()
     if args.json:
-        print(json.dumps({"blas": blas_info(), "busy": args.busy, "results": results}))
+        print(json.dumps({"blas": torch_info() if args.torch else blas_info(), "busy": args.busy, "results": results}))
 
 
 if __name__ == "__main__":

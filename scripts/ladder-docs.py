@@ -10,7 +10,8 @@ batch 10, float64 and float32; the first run also draws docs/images/ladder.png) 
 core kept busy by a plain Python loop; with
 --torch, also scripts/torch-cpu.py under that Python (an environment with PyTorch: neuro never depends on it), and
 with --jax, scripts/jax-cpu.py likewise; and scripts/gemm-shapes.py, the wide step's matrix products through
-NumPy's BLAS with the kernel it chose and with OpenBLAS's AVX2 (Haswell) kernels, quiet and with one core busy.
+NumPy's BLAS with the kernel it chose and with OpenBLAS's AVX2 (Haswell) kernels, quiet and with one core busy
+(with --torch, through PyTorch's BLAS too).
 Each rate, GFLOP/s and peak in a table is the median of the runs, and each ratio (the gains, the share of the
 peak) the ratio of the medians shown beside it. The roofline (docs/images/roofline.png) draws those medians, both
 networks, under the roofs `neuro machine` measured. Then it rewrites every block between `<!-- generated: NAME -->` and
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from docs_blocks import fill_blocks, this_machine
 from evidence_blocks import COMPILED_RUNGS, GPU_RUNGS, ablation_blocks, compiled_stamp, evidence_blocks
+from framework_tables import gain, jax_json, jax_table, rate, torch_table
 from ladder_limits import draw_roofline, flops, peak_block, percent, ratios_of_medians
 
 import neuro.sizes
@@ -93,14 +95,6 @@ def medians(runs: list[dict]) -> dict[tuple[str, str], dict]:
     return rows
 
 
-def rate(value) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
-
-def gain(value) -> str:
-    return "—" if value is None else f"{value:,.1f}×" if value < 100 else f"{value:,.0f}×"
-
-
 def ladder_table(rows: dict, dtypes: list[str]) -> str:
     """The ladder as Markdown: a line per rung, the dtypes side by side."""
     names = list(dict.fromkeys(name for name, _ in rows))
@@ -157,91 +151,44 @@ def rule_table(classic: dict, wide: dict) -> tuple[str, list[str]]:
     return "\n".join(lines), short
 
 
-def beside_numba(classic: dict, wide: dict, other: dict):
-    """(layers, batch, dtype, numba-blas's row, the other framework's train/s) for each case both measured: the
-    classic network at batch 10 and the wide one at batch 256, in each dtype."""
-    by = {(tuple(r["layers"]), r["batch_size"], r["dtype"]): r["train_samples_per_s"] for r in other["results"]}
-    for rows, layers, batch in ((classic, neuro.sizes.CLASSIC, 10), (wide, neuro.sizes.WIDE, 256)):
-        for dtype in ("float64", "float32"):
-            numba, theirs = rows.get(("numba-blas", dtype)), by.get((layers, batch, dtype))
-            if numba is not None and theirs is not None:
-                yield layers, batch, dtype, numba, theirs
-
-
-def torch_table(classic: dict, wide: dict, torch: dict | None) -> str:
-    if torch is None:
-        return "(PyTorch was not measured in this run: `--torch PYTHON` was not given.)"
-    lines = [f"PyTorch {torch['torch']} on the CPU ({torch['threads']} threads), an eager loop of the same network, "
-             "cost and plain SGD (scripts/torch-cpu.py), in the same minutes:", "",
-             "| network, batch | dtype | PyTorch train/s | `numba` train/s | `numba` / PyTorch | `numba` / `numpy` |",
-             "|---|---|---:|---:|---:|---:|"]
-    for layers, batch, dtype, numba, theirs in beside_numba(classic, wide, torch):
-        numpy = (classic if batch == 10 else wide).get(("numpy", dtype))
-        ours = numba["train_samples_per_s"]
-        vs_numpy = gain(ours / numpy["train_samples_per_s"]) if numpy else "—"
-        lines.append(f"| {'-'.join(map(str, layers))}, {batch} | {dtype} | {theirs:,.0f} | {ours:,.0f} | "
-                     f"{gain(ours / theirs)} | {vs_numpy} |")
-    return "\n".join(lines)
-
-
-def jax_json(python: str) -> dict:
-    """scripts/jax-cpu.py under `python`: the classic network in both dtypes, the wide one in float32."""
-    script = str(ROOT / "scripts" / "jax-cpu.py")
-    print("$", python, "scripts/jax-cpu.py --json", flush=True)
-    runs = [json.loads(subprocess.run([python, script, *case, "--json"], capture_output=True, text=True, check=True)
-                       .stdout.splitlines()[-1])
-            for case in (["--layers", CLASSIC, "--batch-size", "10"],
-                         ["--layers", WIDE, "--batch-size", "256", "--dtype", "float32", "--scan-steps", "20"])]
-    return {**runs[0], "results": runs[0]["results"] + runs[1]["results"]}
-
-
-def jax_table(classic: dict, wide: dict, jax: dict | None) -> str:
-    if jax is None:
-        return "(JAX was not measured in this run: `--jax PYTHON` was not given.)"
-    lines = [f"JAX {jax['jax']} on the CPU ({jax['threads']} cores), each epoch one jitted `lax.scan` of the same "
-             "steps (scripts/jax-cpu.py; 20 mini-batches a call on the wide network), in the same minutes:", "",
-             "| network, batch | dtype | JAX train/s | `numba` train/s | `numba` / JAX |", "|---|---|---:|---:|---:|"]
-    for layers, batch, dtype, numba, theirs in beside_numba(classic, wide, jax):
-        ours = numba["train_samples_per_s"]
-        lines.append(f"| {'-'.join(map(str, layers))}, {batch} | {dtype} | {theirs:,.0f} | {ours:,.0f} | "
-                     f"{gain(ours / theirs)} |")
-    return "\n".join(lines)
-
-
 BLAS_SETTINGS = (("as set here", None, False, None), ("one core busy", None, True, None),
                  ("one thread", None, False, "1"), ("Haswell", "Haswell", False, None),
                  ("Haswell, one core busy", "Haswell", True, None), ("Haswell, one thread", "Haswell", False, "1"))
-"""(label, OPENBLAS_CORETYPE, one core kept busy?, OPENBLAS_NUM_THREADS) of each run of scripts/gemm-shapes.py."""
+"""(label, OPENBLAS_CORETYPE, one core kept busy?, threads) of each run of scripts/gemm-shapes.py; with --torch,
+the same products through PyTorch's BLAS follow, on its threads and on one (OMP_NUM_THREADS)."""
+TORCH_SETTINGS = (("PyTorch", "torch", False, None), ("PyTorch, one thread", "torch", False, "1"))
 
 
-def blas_kernels() -> list[dict]:
-    """scripts/gemm-shapes.py in each of BLAS_SETTINGS (the Haswell ones with OPENBLAS_L2_SIZE unset too)."""
+def blas_kernels(torch: str | None) -> list[tuple[str, dict]]:
+    """(label, scripts/gemm-shapes.py --json) in each of BLAS_SETTINGS (the Haswell ones with OPENBLAS_L2_SIZE unset
+    too), and in TORCH_SETTINGS under the Python `torch`, if given."""
     runs = []
-    for _, core, busy, threads in BLAS_SETTINGS:
+    for label, core, busy, threads in BLAS_SETTINGS + (TORCH_SETTINGS if torch else ()):
         env = dict(os.environ)
-        if core:
+        if core == "Haswell":
             env.pop("OPENBLAS_L2_SIZE", None)
             env["OPENBLAS_CORETYPE"] = core
         if threads:
-            env["OPENBLAS_NUM_THREADS"] = threads
-        command = [sys.executable, str(ROOT / "scripts" / "gemm-shapes.py"), *(["--busy"] if busy else []), "--json"]
-        print("$", "scripts/gemm-shapes.py", *command[2:], f"(OPENBLAS_CORETYPE={core})" if core else "",
-              f"(OPENBLAS_NUM_THREADS={threads})" if threads else "", flush=True)
-        runs.append(json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-                               .stdout.splitlines()[-1]))
+            env["OPENBLAS_NUM_THREADS" if core != "torch" else "OMP_NUM_THREADS"] = threads
+        options = [*(["--busy"] if busy else []), *(["--torch"] if core == "torch" else []), "--json"]
+        command = [torch if core == "torch" else sys.executable, str(ROOT / "scripts" / "gemm-shapes.py"), *options]
+        print("$", "scripts/gemm-shapes.py", *options, f"(OPENBLAS_CORETYPE={core})" if core == "Haswell" else "",
+              f"({threads} thread)" if threads else "", flush=True)
+        runs.append((label, json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+                                       .stdout.splitlines()[-1])))
     return runs
 
 
-def blas_table(runs: list[dict]) -> str:
-    """GFLOP/s of each product of a wide step in each setting, with the kernel OpenBLAS ran."""
-    heads = [f"{label} ({run['blas']['core']}, {run['blas']['threads']} thr.)"
-             for (label, *_), run in zip(BLAS_SETTINGS, runs)]
+def blas_table(runs: list[tuple[str, dict]]) -> str:
+    """GFLOP/s of each product of a wide step in each setting, with the kernel OpenBLAS ran (or PyTorch's BLAS)."""
+    heads = [f"{label} ({run['blas']['core']}, {run['blas']['threads']} thr.)" for label, run in runs]
     lines = ["| product (batch 256), GFLOP/s | dtype | " + " | ".join(heads) + " |",
              "|---|---|" + "---:|" * len(runs)]
-    for i, row in enumerate(runs[0]["results"]):
+    for i, row in enumerate(runs[0][1]["results"]):
         lines.append(f"| {row['product']} | {row['dtype']} | "
-                     + " | ".join(f"{run['results'][i]['gflop_per_s']:,.1f}" for run in runs) + " |")
-    return "\n".join(lines) + (f"\n\nOpenBLAS `{runs[0]['blas']['config']}`; measured on "
+                     + " | ".join(f"{run['results'][i]['gflop_per_s']:,.1f}" for _, run in runs) + " |")
+    libraries = "; ".join(dict.fromkeys(f"`{run['blas']['config']}`" for _, run in runs))
+    return "\n".join(lines) + (f"\n\nBLAS {libraries}; measured on "
                                f"{datetime.date.today().isoformat()} on {this_machine()}, load average "
                                f"{os.getloadavg()[0]:.2f} after the runs.")
 
@@ -358,7 +305,7 @@ def main() -> None:
         classic_torch["results"] = [r for r in classic_torch["results"] if r["layers"] == list(neuro.sizes.CLASSIC)]
         torch = {**classic_torch, "results": classic_torch["results"] + wide_torch["results"]}
     jax = jax_json(args.jax) if args.jax else None
-    kernels = blas_kernels()
+    kernels = blas_kernels(args.torch)
     reports = evidence_reports()
     ablated = ["numba-blocks", "numba-tiles", "numba-team"]
     ablate_args = ["ladder", "--backends", ",".join(ablated), "--seconds", str(args.seconds), "--ablate"]

@@ -14,7 +14,12 @@ What changed from `numba-tiles`:
   slower than one thread: the backend times both ways now and then and keeps the faster (`WayTimings`).
 
 Why it is faster: two cores do the arithmetic of the first layer, most of a step, in half the time each; and
-memory is read while the core computes instead of while it waits.
+memory is read while the core computes instead of while it waits. Both gains depend on the machine. A step
+pays for the barriers and for the partial sums, deltas and weights that one core wrote and the other reads, a
+cost set by how far apart the cores are, and a short step (float32, small batches) hides less of it. And a
+CPU's own prefetchers follow a row that is read in order once its first lines have come: where they already
+fetch the rows in time, the hints only add instructions and a step runs slower with them. `neuro ladder
+--ablate` measures each idea apart, on the machine it runs on.
 
 A team computes the very same numbers as one thread, bit for bit: it shares rows out in the tiles of four that
 one thread goes through (`share`), each sample's sums come out the same whatever sample they are paired with
