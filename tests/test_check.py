@@ -2,10 +2,12 @@
 derived from real rungs, fail with the quantity and the place."""
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from neuro.backends import REGISTRY, backend_status
 from neuro.cli.main import main
 
 HEADER = '''
@@ -97,13 +99,26 @@ def test_a_rung_with_one_bug_fails_and_says_which_quantity_and_where(tmp_path, b
     assert failed and all("network [" in line for line in failed), result.output  # where: the case, too
 
 
-@pytest.mark.parametrize("name", ["numpy", "numba-reorder", "cuda-naive"])
+# Every registered rung passes `neuro check`: the exercises' solutions in tests/test_exercises.py, the others here.
+SOLUTIONS = {line.split('"')[1] for file in sorted((Path(__file__).resolve().parent.parent / "exercises").glob("*.py"))
+             for line in file.read_text().splitlines() if line.startswith("SOLUTION = ")}
+NOT_SOLUTIONS = [name for name in REGISTRY if name not in SOLUTIONS]
+
+
+def test_every_registered_rung_is_checked_here_or_as_a_solution():
+    assert set(NOT_SOLUTIONS) | SOLUTIONS == set(REGISTRY) and "numba-blas" in NOT_SOLUTIONS
+
+
+@pytest.mark.parametrize("name", NOT_SOLUTIONS)
 def test_neuro_check_passes_on_registered_rungs(name):
-    result = check(name, "--examples", "2", "--seconds", "0.05", "--json")
+    # On the simulator (a Python thread per GPU thread) float64 only: tests/test_agreement.py checks both dtypes.
+    dtype = ["--dtype", "float64"] if backend_status(name).simulated else []
+    result = check(name, "--examples", "2", "--seconds", "0.05", "--json", *dtype)
     report = json.loads(result.stdout.splitlines()[-1])
     checks = {c["check"]: c for c in report["checks"]}
     assert [c for c in checks if c != "speed" and not checks[c]["ok"]] == [], result.output
-    assert {"storage", "agreement float64", "properties float64"} <= set(checks)
+    assert {"storage", "agreement float64"} <= set(checks)
+    assert any(c.startswith("properties float64") for c in checks)  # ("properties float64 (way)" with ways)
     speed = checks["speed"]
     if "simulat" in speed["detail"]:
         assert speed["ok"] and speed["timed"] is None  # a simulator is not timed
