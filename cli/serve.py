@@ -38,6 +38,13 @@ class Listen(NamedTuple):
     open_browser: bool
 
 
+class RaceOrder(NamedTuple):
+    """What --race races: the rungs as given (None: no race) and --race-seconds (None: the default budget)."""
+
+    rungs: str | None
+    seconds: float | None
+
+
 class Browse(NamedTuple):
     """What to serve without --train: MODEL (None: the quick model), the --data and --dtype given (None: the
     model's)."""
@@ -81,17 +88,20 @@ def info(message: str) -> None:
                    "files. Default: the one the model was trained on when its file records it, else synthetic.")
 @click.option("--train", "live", is_flag=True,
               help="Train a new network in the background and watch it learn (with the options below).")
-@click.option("--race", "race", default=None, is_flag=False, flag_value="cpu", metavar="RUNGS",
-              help="Race the same network from the same seed on the same mini-batches on several rungs, each in "
-                   "its own process, side by side on the page (with the options below): e.g. "
-                   "python,numpy,numba-loops,numba, or a rung's file; 'cpu' (or --race alone): every CPU rung that "
-                   "runs here.")
-@click.option("--race-seconds", type=float, default=None, metavar="S",
-              help="--race: the race's wall-clock budget in seconds. Default: 60, unless --epochs is given.")
+@grouped(
+    "race", RaceOrder,
+    click.option("--race", "rungs", default=None, is_flag=False, flag_value="cpu", metavar="RUNGS",
+                 help="Race the same network from the same seed on the same mini-batches on several rungs, each in "
+                      "its own process, side by side on the page (with the options below): e.g. "
+                      "python,numpy,numba-loops,numba, or a rung's file; 'cpu' (or --race alone): every CPU rung "
+                      "that runs here."),
+    click.option("--race-seconds", "seconds", type=float, default=None, metavar="S",
+                 help="--race: the race's wall-clock budget in seconds. Default: 60, unless --epochs is given."),
+)
 @run_options(prefix="--train, --race: ", dtype_default=None)
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="--train: save the model (.npz) here after every epoch, as `neuro train --save` does.")
-def serve(model, listen, backend, live, race, race_seconds, run, epochs, save_path):
+def serve(model, listen, backend, live, race, run, epochs, save_path):
     """Serve a page where you draw a digit and watch the network think: every layer lights up.
 
     The page (at the printed URL) has a drawing pad; as you draw, the server centres the drawing as
@@ -118,13 +128,13 @@ def serve(model, listen, backend, live, race, race_seconds, run, epochs, save_pa
     from neuro.show.charts import require_pillow
 
     require_pillow()  # the drawing is centred as `neuro predict` centres an image: with Pillow
-    if sum((model is not None, live, race is not None)) > 1:
+    if sum((model is not None, live, race.rungs is not None)) > 1:
         raise NeuroError("give a MODEL to serve, --train to train a new one or --race to race rungs: one of them")
     given = given_on_command_line(*TRAIN_OPTIONS, "data", "dtype")
-    if race is not None or race_seconds is not None:
+    if race.rungs is not None or race.seconds is not None:
         if given_on_command_line("backend"):
             raise NeuroError("--backend is not used by --race: name the rungs to race in --race")
-        return _serve_race(listen, race, race_seconds, run, epochs, "epochs" in given, save_path)
+        return _serve_race(listen, race, run, epochs, "epochs" in given, save_path)
     if not live:
         train_only = [name for name in given if name in TRAIN_OPTIONS]
         if train_only:
@@ -140,17 +150,17 @@ def serve(model, listen, backend, live, race, race_seconds, run, epochs, save_pa
         server.server_close()
 
 
-def _serve_race(listen: Listen, race: str | None, race_seconds: float | None, run: RunSettings, epochs: int,
-                epochs_given: bool, save_path: str | None) -> None:
+def _serve_race(listen: Listen, race: RaceOrder, run: RunSettings, epochs: int, epochs_given: bool,
+                save_path: str | None) -> None:
     """`neuro serve --race`: its options checked before anything starts, then the race served (serve_race.py)."""
     from .serve_race import race_budget, race_rungs, serve_race
 
-    if race is None:
+    if race.rungs is None:
         raise NeuroError("--race-seconds is an option of --race (racing rungs); without --race it would do nothing")
     if save_path is not None:
         raise NeuroError("--save is an option of --train: a race keeps no model")
-    rungs = race_rungs(race)
-    race_epochs, seconds = race_budget(epochs, race_seconds, epochs_given)
+    rungs = race_rungs(race.rungs)
+    race_epochs, seconds = race_budget(epochs, race.seconds, epochs_given)
     server = _listening(listen)
     try:
         serve_race(server, rungs, run, race_epochs, seconds, listen.open_browser)
