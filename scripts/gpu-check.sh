@@ -81,8 +81,10 @@ failed=0
 echo "== Agreement with the reference, on the GPU: every cuda rung"
 # The kernels on shapes with several blocks, and every rung on the classic network (the random networks'
 # examples are left to the simulator: each would compile kernels anew, and the budget is the table's). From /, and
-# with PYTHONSAFEPATH, so that Python imports the installed neuro, not the repository's neuro/ folder.
-(cd / && PYTHONSAFEPATH=1 "$python" -m pytest -q -p no:cacheprovider --rootdir "$OLDPWD" -c "$OLDPWD/pyproject.toml" \
+# with PYTHONSAFEPATH, so that Python imports the installed neuro, not the repository's neuro/ folder. In one
+# process (the GPU machine may lack pytest-xdist, and one CUDA context per worker buys nothing).
+(cd / && PYTHONSAFEPATH=1 "$python" -m pytest -q -p no:cacheprovider -p no:xdist \
+  -o addopts="--import-mode=importlib -ra" --rootdir "$OLDPWD" -c "$OLDPWD/pyproject.toml" \
   "$OLDPWD/tests/test_cuda_kernels.py" "$OLDPWD/tests/test_agreement.py" -k "cuda and classic_network or test_cuda_kernels") \
   || { failed=1; echo "gpu-check: an agreement test failed (above); the table goes on, and the check fails" >&2; }
 # and at full size: the classic network at batch 10 (cuda-fused's one-block kernel at its real size) and the wide

@@ -189,8 +189,14 @@ def check_speed(name: str, seconds: float, only: str | None = None) -> Verdict:
     status = backend_status(name)
     if status.simulated:
         return Verdict("speed", True, f"not timed: {status.reason} (time it on a GPU: neuro check {name})")
+    if info.builds_on is None:
+        return Verdict("speed", True, "not timed: the first rung, with no rung below it to compare with")
+    below = get_backend(info.builds_on).dtypes
+    dtype = next((d for d in checked_dtypes(name, only) if d in below), None)
+    if dtype is None:
+        return Verdict("speed", True, f"not timed in {only}: {info.builds_on}, the rung it builds on, computes only "
+                                      f"{', '.join(below)} (check without --dtype to time it)")
     solution = _solution(name)
-    dtype = next(d for d in checked_dtypes(name, only) if d in get_backend(info.builds_on).dtypes)
 
     def rate(backend_name: str) -> float:
         return measure(backend_name, dtype, layers, batch, seconds=seconds, forward=False).train_samples_per_s
