@@ -15,6 +15,8 @@ import pytest
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 PROGRESS_BAR_END = "\x1b[?25h\n"  # click's progress bar, when it is done on a terminal
 MODULES = ["docs_blocks", "tutorial_trims", "tutorial_steps", "tutorial_runner", "tutorial_writer", "tutorial_notebook"]
+NEEDS_RUNNER = ("needs the notebook's runner (nbclient, nbformat, ipykernel), in the dev extra: "
+                "pip install -e '.[dev]'")
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,7 @@ def test_the_checked_in_notebook_is_the_one_the_script_writes_from_the_tutorial(
 
 
 def test_the_notebook_has_a_cell_for_every_command_and_no_outputs(scripts):
-    nbformat = pytest.importorskip("nbformat")
+    nbformat = pytest.importorskip("nbformat", reason=NEEDS_RUNNER)
     notebook = nbformat.reads(scripts.tutorial_writer.NOTEBOOK.read_text(), as_version=4)
     nbformat.validate(notebook)
     cells = [cell.metadata["neuro"] for cell in notebook.cells if "step" in cell.metadata.get("neuro", {})]
@@ -98,11 +100,11 @@ def differences(scripts, notebook, text: str, work: Path, data: Path) -> dict[st
 
 
 def test_the_notebook_runs_top_to_bottom_printing_the_tutorials_outputs(scripts, tmp_path, monkeypatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    pytest.importorskip("matplotlib")
-    pytest.importorskip("PIL")
+    nbformat = pytest.importorskip("nbformat", reason=NEEDS_RUNNER)
+    nbclient = pytest.importorskip("nbclient", reason=NEEDS_RUNNER)
+    pytest.importorskip("ipykernel", reason=NEEDS_RUNNER)
+    pytest.importorskip("matplotlib", reason="needs matplotlib, the plot extra: pip install -e '.[plot]'")
+    pytest.importorskip("PIL", reason="needs Pillow, the pictures extra: pip install -e '.[pictures]'")
     writer = scripts.tutorial_writer
     work, data = tmp_path / "work", tmp_path / "data"
     work.mkdir()
