@@ -85,7 +85,8 @@ def ptx_summary(hot: dict) -> str:
 
 
 def _kernel_line(entry: dict) -> str:
-    where = (f"hottest loop {entry['loop']}: {ptx_summary(entry['hottest_loop'])}" if entry["hottest_loop"]
+    where = (f"hottest loop {entry['loop']}: {ptx_summary(entry['hottest_loop'])}, "
+             f"{entry.get('bar_sync_around', 0)} bar.sync in the loop around it" if entry["hottest_loop"]
              else f"no loop with arithmetic; whole kernel: {ptx_summary(entry['whole_kernel'])}")
     return f"  {entry['kernel']}: {where}; shared memory {entry['shared_bytes']:,} bytes"
 

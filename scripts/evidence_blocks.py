@@ -41,7 +41,8 @@ def evidence_lines(report: dict) -> list[str]:
     for entry in report.get("ptx", {}).get("kernels", []):
         hot = entry["hottest_loop"]
         if hot is not None:
-            lines.append(f"- `{entry['kernel']}`, loop `{entry['loop']}`: {ptx_summary(hot)}; shared memory "
+            lines.append(f"- `{entry['kernel']}`, loop `{entry['loop']}`: {ptx_summary(hot)}, "
+                         f"{entry.get('bar_sync_around', 0)} bar.sync in the loop around it; shared memory "
                          f"{entry['shared_bytes']:,} bytes")
     return lines
 

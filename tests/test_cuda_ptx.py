@@ -11,7 +11,6 @@ therefore runs in a subprocess without NUMBA_ENABLE_CUDASIM: this file, run as a
 JSON. By hand: `python tests/test_cuda_ptx.py | head`.
 """
 
-import importlib.util
 import json
 import os
 import re
@@ -21,26 +20,10 @@ import traceback
 
 import pytest
 
+from neuro.measure.ptx import missing_compiler
+
 CC = (9, 0)
 DTYPES = ("float64", "float32")
-HAVE_NUMBA_CUDA = importlib.util.find_spec("numba_cuda") is not None
-
-
-
-def missing_compiler() -> str | None:
-    """Why kernels cannot be compiled to PTX here (numba-cuda or NVIDIA's compiler libraries missing), or None."""
-    if not HAVE_NUMBA_CUDA:
-        return "numba-cuda is not installed: the cuda extra, pip install -e '.[cuda]'"
-    try:
-        from cuda import pathfinder
-
-        for library in ("nvrtc", "nvvm"):
-            pathfinder.load_nvidia_dynamic_lib(library)
-    except Exception as error:  # (ImportError, or the library not found)
-        return (f"NVIDIA's CUDA compiler is not installed ({type(error).__name__}): the cuda extra, "
-                "pip install -e '.[cuda]'")
-    return None
-
 
 pytestmark = pytest.mark.skipif(missing_compiler() is not None, reason=str(missing_compiler()))
 
@@ -57,7 +40,7 @@ def kernel_modules() -> dict[str, object]:
 def kernel_ids() -> list[str]:
     """"module.kernel" for every kernel of every rung; a kernel that a rung takes from the one before (gather_batch)
     is compiled once, under the module that defines it."""
-    if not HAVE_NUMBA_CUDA:
+    if missing_compiler() is not None:
         return []
     ids = []
     for module_name, module in kernel_modules().items():

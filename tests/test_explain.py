@@ -79,8 +79,20 @@ def test_the_naive_kernels_read_every_term_from_global_memory():
     assert result.exit_code == 0, result.output
     assert "+++ cuda_naive_kernels.feedforward_layer" not in result.output  # (new: shown whole, builds on python)
     assert "New: feedforward_layer" in result.output and "@cuda.jit" in result.output
-    line = next(line for line in result.output.splitlines() if line.strip().startswith("backprop_delta: hottest"))
-    assert "0 shared (2.00 global and 0.00 shared loads per fma)" in line and "0 bar.sync" in line
+    sums = [line for line in result.output.splitlines() if ": hottest loop $" in line]
+    kernels = {line.split(":")[0].strip() for line in sums}
+    assert {"feedforward_layer", "feedforward_output_layer", "backprop_delta"} <= kernels
+    for line in sums:  # every sum's loop: both terms of each fma read from global memory, no barrier
+        assert "0 shared (2.00 global and 0.00 shared loads per fma)" in line and "0 bar.sync;" in line, line
+
+
+@needs_ptx_compiler
+def test_every_tiled_kernels_sum_reads_shared_memory_between_barriers():
+    report = json.loads(run("cuda-tiled", "--json").stdout.strip().splitlines()[-1])
+    for entry in report["ptx"]["kernels"]:
+        hot = entry["hottest_loop"]
+        assert hot["ld_shared"] >= hot["fma"] >= 8 and hot["ld_global"] < hot["fma"], entry
+        assert hot["bar_sync"] + entry["bar_sync_around"] >= 1, entry
 
 
 def test_without_a_ptx_compiler_a_gpu_rung_says_why(monkeypatch):

@@ -109,16 +109,17 @@ def functions(asm: str) -> dict[str, list[str]]:
     return result
 
 
-def loops(lines: list[str]) -> list[Loop]:
-    """Every loop of a function: a label with a jump after it that goes back to it."""
+def loops(lines: list[str], label_syntax: re.Pattern = LABEL, jump_syntax: re.Pattern = JUMP) -> list[Loop]:
+    """Every loop of a function: a label with a jump after it that goes back to it. The syntax of a label and of
+    a jump (group 1: its target) is x86's unless told (PTX's: neuro/measure/ptx.py)."""
     labels = {}
     found = []
     for index, line in enumerate(lines):
-        label = LABEL.match(line)
+        label = label_syntax.match(line)
         if label:
             labels[label[1]] = index
             continue
-        jump = JUMP.match(line)
+        jump = jump_syntax.match(line)
         if jump and jump[1] in labels:
             found.append(Loop(jump[1], labels[jump[1]], index))
     return found
@@ -209,6 +210,11 @@ def facts(lines: list[str]) -> Facts:
 def innermost(found: list[Loop]) -> list[Loop]:
     """The loops that hold no other loop."""
     return [loop for loop in found if not any(loop.contains(other) for other in found)]
+
+
+def depth(loop: Loop, found: list[Loop]) -> int:
+    """How many loops of `found` hold `loop` (0: an outermost loop)."""
+    return sum(other.contains(loop) for other in found)
 
 
 def hottest_loop(lines: list[str]) -> tuple[Loop, Facts] | None:

@@ -8,7 +8,7 @@ tests/test_cuda_ptx.py does), so its facts are those of the code for that capabi
     loops(lines)        every loop: a label and the backward branch (bra) that returns to it
     facts(lines)        what a stretch of PTX does: FMAs, multiplies, adds, global and shared loads and stores,
                         barriers (bar.sync), exp
-    hottest_loop(lines) the innermost loop with the most FMAs, and its facts
+    hottest_loop(lines) the loop of the kernel's sum (the deepest innermost loop, then most FMAs), and its facts
     compile_rung(name, dtype, cc)  the PTX facts of every kernel a rung defines
 
 What PTX does not say: how many hardware registers a thread gets (ptxas, the driver's compiler, assigns them;
@@ -19,7 +19,7 @@ numba.cuda is either the simulator or the real target for a whole process, so wh
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import json
 import os
 import re
@@ -27,12 +27,17 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 
+from neuro.measure import asm
+
 DEFAULT_CC = (9, 0)
 """The compute capability the PTX is compiled for where no GPU says its own (9.0: an H100's)."""
+COMPILE_SECONDS = 600
+"""How long the compiling subprocess may take before compile_rung gives up on it."""
 
 ENTRY = re.compile(r"^\.visible \.entry (\S+?)\(")
 LABEL = re.compile(r"^(\$[\w$]+):")
-BRANCH = re.compile(r"^\s*(@!?%p\d+\s+)?bra(\.uni)?\s+(\$[\w$]+);")
+BRANCH = re.compile(r"^\s*(?:@!?%p\d+\s+)?bra(?:\.uni)?\s+(\$[\w$]+);")
+"""A branch; group 1 is its target."""
 INSTRUCTION = re.compile(r"^\s*(@!?%p\d+\s+)?([a-z][\w.]*)")
 
 
@@ -59,24 +64,14 @@ class Facts:
         return asdict(self)
 
 
-def _plain_name(symbol: str) -> str:
-    """The kernel's Python name from its mangled symbol (_ZN...17update_parametersB3v16...: update_parameters)."""
-    parts = re.findall(r"(\d+)([A-Za-z_]\w*)", symbol.removeprefix("_ZN"))
-    names = []
-    for length, rest in parts:
-        names.append(rest[: int(length)])
-    candidates = [n for n in names if n and not n.startswith(("cuda_", "neuro", "backends", "gpu"))]
-    return candidates[0] if candidates else symbol
-
-
 def kernels(ptx: str) -> dict[str, list[str]]:
-    """Each kernel (.entry) of a PTX listing, by its Python name, and the lines of its body."""
+    """Each kernel (.entry) of a PTX listing, by its (mangled) symbol, and the lines of its body."""
     result: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in ptx.splitlines():
         entry = ENTRY.match(line)
         if entry:
-            current = result.setdefault(_plain_name(entry[1]), [])
+            current = result.setdefault(entry[1], [])
             continue
         if current is not None:
             if line.startswith("}"):
@@ -86,18 +81,9 @@ def kernels(ptx: str) -> dict[str, list[str]]:
     return result
 
 
-def loops(lines: list[str]) -> list[tuple[str, int, int]]:
-    """Every loop: (label, the index of the label, the index of the branch back to it)."""
-    labels, found = {}, []
-    for index, line in enumerate(lines):
-        label = LABEL.match(line)
-        if label:
-            labels[label[1]] = index
-            continue
-        branch = BRANCH.match(line)
-        if branch and branch[3] in labels:
-            found.append((branch[3], labels[branch[3]], index))
-    return found
+def loops(lines: list[str]) -> list[asm.Loop]:
+    """Every loop: a label and the branch (bra) after it that goes back to it (asm.loops, in PTX's syntax)."""
+    return asm.loops(lines, LABEL, BRANCH)
 
 
 def facts(lines: list[str]) -> Facts:
@@ -135,19 +121,32 @@ def facts(lines: list[str]) -> Facts:
     return result
 
 
-def innermost(found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-    return [loop for loop in found if not any(other != loop and loop[1] <= other[1] and other[2] <= loop[2]
-                                              for other in found)]
-
-
 def hottest_loop(lines: list[str]) -> tuple[str, Facts] | None:
-    """The innermost loop with the most FMAs (then multiplies and adds), ties to the shorter; None if no loop
-    does floating-point arithmetic."""
-    candidates = [(label, facts(lines[start : end + 1])) for label, start, end in innermost(loops(lines))]
-    candidates = [(label, f) for label, f in candidates if f.fma + f.mul + f.add]
+    """The loop that holds the kernel's sum: of the innermost loops that do floating-point arithmetic, the most
+    deeply nested (held by the most loops), then the one with the most FMAs (then multiplies and adds), ties to
+    the shorter; None if no loop does floating-point arithmetic. Depth comes first because the compiler also
+    makes loops around no sum: a copy of the loop over samples whose FMAs are exp's polynomial (the sigmoid),
+    or a loop of an unrolled block's stores, which hold more FMAs than the sum's loop nested deeper."""
+    found = loops(lines)
+    candidates = [(loop, facts(lines[loop.start : loop.end + 1])) for loop in asm.innermost(found)]
+    candidates = [(loop, f) for loop, f in candidates if f.fma + f.mul + f.add]
     if not candidates:
         return None
-    return max(candidates, key=lambda item: (item[1].fma, item[1].mul + item[1].add, -item[1].instructions))
+    loop, hot = max(candidates, key=lambda item: (asm.depth(item[0], found), item[1].fma,
+                                                  item[1].mul + item[1].add, -item[1].instructions))
+    return loop.label, hot
+
+
+def barriers_around(lines: list[str], label: str) -> int:
+    """The bar.sync in the loop that holds loop `label` (a tile's loop, whose barriers fence the sum's loop
+    nested in it), 0 where no loop holds it."""
+    found = loops(lines)
+    (loop,) = [one for one in found if one.label == label][:1]
+    holders = [other for other in found if other.contains(loop)]
+    if not holders:
+        return 0
+    holder = min(holders, key=lambda other: other.end - other.start)
+    return facts(lines[holder.start : holder.end + 1]).bar_sync
 
 
 def kernel_module(name: str):
@@ -190,6 +189,7 @@ def _compile_here(name: str, dtype: str, cc: tuple[int, int] | None) -> dict:
         shared = sum(int(size) for size in re.findall(r"\.shared .*\[(\d+)\];", ptx))
         result["kernels"].append({"kernel": kernel_name, "loop": hot[0] if hot else None,
                                   "hottest_loop": hot[1].as_dict() if hot else None,
+                                  "bar_sync_around": barriers_around(lines, hot[0]) if hot else 0,
                                   "whole_kernel": facts(lines).as_dict(), "virtual_registers": virtual,
                                   "shared_bytes": shared})
     return result
@@ -207,9 +207,13 @@ def compile_rung(name: str, dtype: str = "float64", cc: tuple[int, int] | None =
         return _compile_here(name, dtype, cc)
     env = {key: value for key, value in os.environ.items() if key != "NUMBA_ENABLE_CUDASIM"}
     command = [sys.executable, "-m", "neuro.measure.ptx", name, dtype, f"{cc[0]}.{cc[1]}" if cc else ""]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=COMPILE_SECONDS)
+    except subprocess.TimeoutExpired:
+        return {"error": f"the PTX compilation took over {COMPILE_SECONDS} seconds and was stopped"}
     if done.returncode != 0:
-        return {"error": f"the PTX compilation failed: {done.stderr.strip().splitlines()[-1:]}"}
+        lines = done.stderr.strip().splitlines()
+        return {"error": f"the PTX compilation failed: {(lines or [f'exit code {done.returncode}'])[-1]}"}
     return json.loads(done.stdout)
 
 
