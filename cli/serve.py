@@ -21,7 +21,7 @@ from neuro.support.interrupts import interrupt_on_signals
 from neuro.support.memory import check_fits_in_memory, estimate_training
 from neuro.training import EpochReport, check_fits, compile_backend
 
-from .common import backend_option, progress_bar
+from .common import backend_option, finite, progress_bar
 from .options import given_on_command_line, grouped, run_options
 
 DEFAULT_PORT = 8000
@@ -95,7 +95,8 @@ def info(message: str) -> None:
                       "its own process, side by side on the page (with the options below): e.g. "
                       "python,numpy,numba-loops,numba, or a rung's file; 'cpu' (or --race alone): every CPU rung "
                       "that runs here."),
-    click.option("--race-seconds", "seconds", type=float, default=None, metavar="S",
+    click.option("--race-seconds", "seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+                 metavar="S", callback=finite,
                  help="--race: the race's wall-clock budget in seconds. Default: 60, unless --epochs is given."),
 )
 @run_options(prefix="--train, --race: ", dtype_default=None)

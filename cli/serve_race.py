@@ -48,8 +48,6 @@ def race_rungs(text: str) -> list[str]:
 
 def race_budget(epochs: int, seconds: float | None, epochs_given: bool) -> tuple[int | None, float | None]:
     """(epochs, seconds) the race runs: --epochs when given, --race-seconds when given, else DEFAULT_SECONDS."""
-    if seconds is not None and not seconds > 0:
-        raise NeuroError(f"--race-seconds must be positive, got {seconds:g}")
     if seconds is None and not epochs_given:
         seconds = DEFAULT_SECONDS
     return (epochs if epochs_given else None), seconds
@@ -83,7 +81,7 @@ def serve_race(server, rungs: list[str], run: RunSettings, epochs: int | None, s
     from neuro.serve.served import ImagesToBrowse, ServedNetwork
     from neuro.serve.turns import TurnLock
 
-    run.training(epochs or 1)
+    run.training(epochs if epochs is not None else 1)  # (0 is refused, as by `neuro train --epochs 0`)
     run.check()
     if run.layers[0] != N_PIXELS:
         raise NeuroError(f"the network's input layer has {run.layers[0]} neurons but the page draws 28×28 = "
@@ -97,15 +95,11 @@ def serve_race(server, rungs: list[str], run: RunSettings, epochs: int | None, s
     check_fits(start, dataset)
     weights, biases = start.parameters()  # every lane's initial parameters (the same seed on every rung)
     test = ImagesToBrowse(run.data, dataset.test_images, dataset.test_labels)
-    backends = {}
-    for rung in rungs:
-        try:
-            backends[rung] = get_backend(rung)
-        except NeuroError:
-            continue  # it cannot run here: its worker says why on its lane
+    backends, unused = warmed_up_backends(rungs, run.dtype, weights, biases)
     if not backends:
-        raise NeuroError(f"none of the raced rungs runs here: {', '.join(rungs)} (see `neuro backends`)")
-    main_rung = next(iter(backends))
+        raise NeuroError(f"none of the raced rungs runs here in {run.dtype}: {', '.join(rungs)} "
+                         f"(see `neuro backends`)")
+    main_rung = next(iter(backends))  # the page's network: on a rung that computes in run.dtype
     main = ServedNetwork(weights, biases, backends[main_rung], run.dtype, test, TurnLock())
     raced: list[RacedNetworks] = []
 
@@ -116,12 +110,11 @@ def serve_race(server, rungs: list[str], run: RunSettings, epochs: int | None, s
             info(race_summary(raced[0].race.state()))
 
     race = Race(rungs, run, epochs, seconds, on_epoch=lambda *a: raced[0].publish(*a), on_change=on_change)
-    raced.append(RacedNetworks(race, main, main_rung, backends))
-    raced[0].answers(WARM_UP)  # every rung's forward pass compiled before the race, not during it
+    raced.append(RacedNetworks(race, main, main_rung, backends, unused))
     sizes = "-".join(map(str, run.layers))
     source = f"racing {sizes} on {', '.join(rungs)}; the page shows the lane that has trained the most epochs"
     server.api = Api(main, {"source": source}, race=raced[0])
-    until = " and ".join(([f"{epochs} epoch{'s' if epochs != 1 else ''}"] if epochs else []) +
+    until = " or ".join(([f"{epochs} epoch{'s' if epochs != 1 else ''}"] if epochs else []) +
                          ([f"{seconds:g} s"] if seconds else []))
     race.start()
     try:
@@ -141,6 +134,27 @@ def serve_race(server, rungs: list[str], run: RunSettings, epochs: int | None, s
             raise SystemExit(getattr(stopped, "exit_status", 130)) from None
     finally:
         race.stop()
+
+
+def warmed_up_backends(rungs: list[str], dtype: str, weights, biases) -> tuple[dict, dict[str, str]]:
+    """The backends of the raced rungs that run here in `dtype`, their forward pass warmed up (compiled before the
+    race, not during it); and, by rung, why each other one gives no answers in the server (its lane goes on, or
+    says why it fails)."""
+    from neuro.network import Network
+
+    backends, unused = {}, {}
+    for rung in rungs:
+        try:
+            backend = get_backend(rung)
+            if dtype not in backend.dtypes:
+                raise NeuroError(f"{rung} computes in {', '.join(backend.dtypes)}, not {dtype}")
+            network = Network.from_parameters(list(weights), list(biases), backend=backend, dtype=dtype)
+            network.activations(WARM_UP[np.newaxis, :])
+        except Exception as error:  # noqa: BLE001 (any rung's failure is that rung's, not the server's)
+            unused[rung] = str(error) if isinstance(error, NeuroError) else f"{type(error).__name__}: {error}"
+            continue
+        backends[rung] = backend
+    return backends, unused
 
 
 def race_summary(state: dict) -> str:

@@ -66,7 +66,7 @@ class Api:
         if path.startswith("test/"):
             return self.test_image(path.removeprefix("test/"))
         if path in ("activations", "race/activations"):
-            raise ApiError(405, "POST a drawing to /api/activations: {\"pixels\": [784 numbers in 0..1]}")
+            raise ApiError(405, f"POST a drawing to /api/{path}: {{\"pixels\": [784 numbers in 0..1]}}")
         raise ApiError(404, f"there is no /api/{path}")
 
     def post(self, path: str, body: bytes) -> dict:

@@ -102,10 +102,6 @@ class Race:
             self.lanes[rung].pid = worker.pid
         self._thread.start()
 
-    @property
-    def pids(self) -> list[int]:
-        return [worker.pid for worker in self._workers.values() if worker.pid is not None]
-
     def stop(self) -> None:
         """Tell every worker to stop, then terminate (and at last kill) and join any still running after a grace."""
         self._stopping.set()
@@ -126,6 +122,9 @@ class Race:
                 worker.join()
         if self._thread.is_alive():
             self._thread.join(STOP_GRACE_SECONDS)
+        if not self._thread.is_alive():  # (the listener reads them until it ends)
+            for pipe in self._pipes.values():
+                pipe.close()
 
     # --- listening -------------------------------------------------------------------------------------------
 

@@ -43,11 +43,15 @@ class RacedNetworks:
     """The race, the page's network (`main`, holding the parameters of the lane `main_rung`) and, by rung, the
     backends that run here."""
 
-    def __init__(self, race: Race, main: ServedNetwork, main_rung: str, backends: dict[str, Backend]) -> None:
+    def __init__(self, race: Race, main: ServedNetwork, main_rung: str, backends: dict[str, Backend],
+                 unused: dict[str, str] | None = None) -> None:
         self.race = race
         self.main, self.main_rung = main, main_rung
         self.backends = backends
-        self._turns = {rung: TurnLock() for rung in backends}  # (a backend need not be thread-safe)
+        self.unused = unused or {}  # by rung not in `backends`: why it gives no answer here
+        # A backend need not be thread-safe: one lock per backend object, the page's network's for its own.
+        self._turns = {rung: main.turns if backend is main.backend else TurnLock()
+                       for rung, backend in backends.items()}
         self._networks: dict[str, tuple[int, Network]] = {}  # by rung: (snapshot version, network holding it)
 
     def publish(self, rung: str, weights, biases, epoch: int) -> None:
@@ -70,7 +74,7 @@ class RacedNetworks:
         answers = []
         for rung in self.race.rungs:
             if rung not in self.backends:
-                answers.append({"rung": rung, "error": "this rung does not run in the server"})
+                answers.append({"rung": rung, "error": self.unused.get(rung, "this rung does not run in the server")})
                 continue
             with self._turns[rung]:
                 network = self._network(rung, snapshot)

@@ -120,7 +120,6 @@ class LaneClock:
         self.reported = started
         self.samples = 0
         self.train_seconds = 0.0
-        self.epoch = 0
 
     def since_start(self) -> float:
         return time.perf_counter() - self.started
@@ -134,7 +133,6 @@ class LaneClock:
     def skip_evaluation(self) -> None:
         """The epoch's test was evaluated since the last call: that time is not training."""
         self.mark = time.perf_counter()
-        self.epoch += 1
 
     def due_report(self) -> bool:
         now = time.perf_counter()
