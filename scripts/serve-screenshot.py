@@ -15,12 +15,15 @@ With --no-docs it only saves the picture (to --out).
     python scripts/serve-screenshot.py --race python,numpy,numba-loops,numba [--limit 2000] [--seconds 20]
 
 makes docs/images/race.png instead (and leaves the tutorial alone): `neuro serve --race` on the built-in
-digits, the page watched until the race is over, a test digit drawn and run through every raced rung.
+digits, the page watched until the race is over, a test digit drawn and run through every raced rung; then it
+rewrites README.md's `race-screenshot` block, the picture's caption: the command, the machine, the date and the
+race's table as the page showed it.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import signal
 import subprocess
@@ -28,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from docs_blocks import blocks, fill_blocks
+from docs_blocks import blocks, fill_blocks, this_machine
 
 from neuro.serve.strokes import pad_strokes, synthetic_test_strokes
 
@@ -36,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 IMAGE = ROOT / "docs" / "images" / "serve.png"
 RACE_IMAGE = ROOT / "docs" / "images" / "race.png"
+README = ROOT / "README.md"
+RACE_NAME = "race-screenshot"
 NAME = "serve-screenshot"
 
 
@@ -86,7 +91,10 @@ def race_picture(url: str, index: int, chromium: str, out: Path, seconds: float)
         page.mouse.move(0, 0)
         out.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(out), full_page=True)
-        summary = page.text_content("#race-table")
+        cells = page.eval_on_selector_all("#race-table tr",
+                                          "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))")
+        summary = "\n".join("| " + " | ".join(row) + " |" + ("\n|---|---:|---|" if i == 0 else "")
+                             for i, row in enumerate(cells))
         browser.close()
     return summary
 
@@ -155,7 +163,8 @@ def main() -> None:
     parser.add_argument("--neuron", type=int, default=5, help="The first-layer neuron whose weights are shown.")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--out", type=Path, default=IMAGE, help="Where the picture goes.")
-    parser.add_argument("--no-docs", action="store_true", help="Save the picture only; leave the tutorial alone.")
+    parser.add_argument("--no-docs", action="store_true",
+                        help="Save the picture only; leave the tutorial (with --race, the README) alone.")
     parser.add_argument("--race", metavar="RUNGS", help="Make docs/images/race.png of `neuro serve --race RUNGS`.")
     parser.add_argument("--limit", type=int, default=2000, help="--race: the training images of the race.")
     parser.add_argument("--seconds", type=float, default=20, help="--race: the race's budget in seconds.")
@@ -200,6 +209,17 @@ def race_main(args) -> None:
             raise SystemExit(f"neuro serve --race ended with status {server.returncode}:\n" + "\n".join(printed)
                              + rest)
     print(f"Saved {out}: `neuro serve {' '.join(options)}`\n{summary}")
+    if args.no_docs:
+        return
+    text = README.read_text()
+    if RACE_NAME not in blocks(text):
+        raise SystemExit(f"{README} has no {RACE_NAME} block to write")
+    caption = (f"The picture: `neuro serve {' '.join(options)}`, watched to its end and pictured by "
+               f"`scripts/serve-screenshot.py --race {args.race}` on {datetime.date.today().isoformat()}, on "
+               f"{this_machine()}, load average {os.getloadavg()[0]:.2f} after the race. Its table, as the page "
+               f"showed it:\n\n{summary.strip()}")
+    README.write_text(fill_blocks(text, lambda name: caption if name == RACE_NAME else None))
+    print(f"Wrote the {RACE_NAME} block of {README}")
 
 
 if __name__ == "__main__":
