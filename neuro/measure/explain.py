@@ -145,12 +145,18 @@ def module_changes(module, before_module, name: str, before_name: str, own_file:
 def _compiled_afresh(backend, dtype: str) -> None:
     """Make Numba compile the rung's functions in this process (not load them from the disk cache, which keeps no
     signatures for the functions a cached one calls, nor their machine code), with a tiny training call on each
-    way the backend runs its steps."""
+    way the backend runs its steps (Numba's private `_cache` and `_reset_overloads`: it has no public switch)."""
     from numba.core.caching import NullCache
     from numba.core.registry import CPUDispatcher
 
     for value in vars(backend.rung).values():
-        if isinstance(value, CPUDispatcher) and not value.overloads:
+        if not isinstance(value, CPUDispatcher):
+            continue
+        # Code this process already loaded from the disk cache (an earlier command or test in it) cannot be
+        # inspected either: forget it, to compile again.
+        if any(getattr(overload.library, "_disable_inspection", False) for overload in value.overloads.values()):
+            value._reset_overloads()
+        if not value.overloads:
             value._cache = NullCache()
     case = random_case(TINY, batch=2, steps=2, dtype=dtype)
     weights = [backend.to_backend(w, dtype) for w in case.weights]
