@@ -186,12 +186,16 @@ def main() -> None:
         print(f"Saved {args.out}: test digit {args.index} (a {shown['label']}), answered {shown['answer']}")
         if args.no_docs:
             return
-        text = TUTORIAL.read_text()
-        if NAME not in blocks(text):
-            raise SystemExit(f"{TUTORIAL} has no {NAME} block to write")
-        body = block_text(printed, shown, args.index, args.neuron, data_dir)
-        TUTORIAL.write_text(fill_blocks(text, lambda name: body if name == NAME else None))
-        print(f"Wrote the serve-screenshot block of {TUTORIAL}")
+        write_block(TUTORIAL, NAME, block_text(printed, shown, args.index, args.neuron, data_dir))
+
+
+def write_block(path: Path, name: str, body: str) -> None:
+    """Rewrite the block `name` of the file at `path` with `body` (an error if the file has no such block)."""
+    text = path.read_text()
+    if name not in blocks(text):
+        raise SystemExit(f"{path} has no {name} block to write")
+    path.write_text(fill_blocks(text, lambda found: body if found == name else None))
+    print(f"Wrote the {name} block of {path}")
 
 
 def race_main(args) -> None:
@@ -211,15 +215,11 @@ def race_main(args) -> None:
     print(f"Saved {out}: `neuro serve {' '.join(options)}`\n{summary}")
     if args.no_docs:
         return
-    text = README.read_text()
-    if RACE_NAME not in blocks(text):
-        raise SystemExit(f"{README} has no {RACE_NAME} block to write")
     caption = (f"The picture: `neuro serve {' '.join(options)}`, watched to its end and pictured by "
                f"`scripts/serve-screenshot.py --race {args.race}` on {datetime.date.today().isoformat()}, on "
                f"{this_machine()}, load average {os.getloadavg()[0]:.2f} after the race. Its table, as the page "
                f"showed it:\n\n{summary.strip()}")
-    README.write_text(fill_blocks(text, lambda name: caption if name == RACE_NAME else None))
-    print(f"Wrote the {RACE_NAME} block of {README}")
+    write_block(README, RACE_NAME, caption)
 
 
 if __name__ == "__main__":

@@ -129,6 +129,16 @@ def race_state(port: int, until, what: str, timeout: float = 60.0) -> dict:
         time.sleep(0.05)
 
 
+def race_answers(port: int) -> list[dict]:
+    """A drawn stroke through every raced rung (POST /api/race/activations): each rung's answer or error."""
+    drawn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    drawn.request("POST", "/api/race/activations", body=json.dumps({"pixels": stroke_drawing().tolist()}),
+                  headers={"Content-Type": "application/json"})
+    answers = json.loads(drawn.getresponse().read())["answers"]
+    drawn.close()
+    return answers
+
+
 def lanes(state: dict) -> dict[str, dict]:
     return {lane["rung"]: lane for lane in state["lanes"]}
 
@@ -191,10 +201,7 @@ def test_a_rung_not_in_the_dtype_is_a_failed_lane_and_the_others_go_on(tmp_path,
                                       "--dtype", "float32", "--data", str(digit_folder), data_dir=tmp_path)
     try:
         state = race_state(port, lambda s: s["finished"], "its end")
-        drawn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        drawn.request("POST", "/api/race/activations", body=json.dumps({"pixels": stroke_drawing().tolist()}),
-                      headers={"Content-Type": "application/json"})
-        answers = json.loads(drawn.getresponse().read())["answers"]
+        answers = race_answers(port)
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
@@ -221,10 +228,7 @@ def test_a_race_of_three_rungs_learns_the_same_and_a_rung_that_cannot_run_fails_
     try:
         state = race_state(port, lambda s: s["finished"], "its end")
         assert get_json(port, "/api/model")["race"] is True
-        drawn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        drawn.request("POST", "/api/race/activations", body=json.dumps({"pixels": stroke_drawing().tolist()}),
-                      headers={"Content-Type": "application/json"})
-        answers = json.loads(drawn.getresponse().read())["answers"]
+        answers = race_answers(port)
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
