@@ -74,7 +74,8 @@ REGISTRY: dict[str, BackendInfo] = {
                     "uncounted views", "numba-blocks"),
         BackendInfo("numba-team", "cpu.ops_numba_team", "a team of threads, one per core; the next rows fetched ahead",
                     "numba-tiles"),
-        BackendInfo("numba-blas", "cpu.ops_numba_blas", "large steps to BLAS, in buffers made once", "numba-team",
+        BackendInfo("numba-blas", "cpu.ops_numba_blas", "large steps to BLAS, in buffers made once, "
+                    "the step inside the product", "numba-team",
                     RungCase(WIDE, 256)),
         BackendInfo("cuda-naive", "gpu.ops_cuda_naive", "the loops as CUDA kernels, one GPU thread per result, "
                     "each reading global memory", "python"),

@@ -1,11 +1,12 @@
-"""The matrix products of one numba-blas step on the wide network, each timed alone through NumPy's BLAS, with the
-kernel that BLAS chose: what scripts/ladder-docs.py reports to explain the wide rows.
+"""The matrix products of one numba-blas step on the wide network, each timed alone through the BLAS that the rung
+calls (SciPy's), with the kernel that BLAS chose: what scripts/ladder-docs.py reports to explain the wide rows.
 
     python scripts/gemm-shapes.py [--batch-size 256] [--dtype float32,float64] [--seconds 0.5] [--busy] [--torch]
                                   [--json]
 
 The products are written as backends/cpu/ops_numba_blas.py writes them, rows of samples in row-major (C-order)
-arrays: forward Z = A W^T (W's transpose, no copy), backward Delta W, and the weights' gradient Delta^T A. Run it
+arrays, through the rung's own `product` (BLAS's gemm): forward Z = A W^T (W's transpose, no copy), backward
+Delta W, and the weights' gradient Delta^T A, added into W by the product itself (beta = 1). Run it
 under OPENBLAS_CORETYPE=Haswell to see what the AVX2 kernels do on this processor; --busy keeps one core busy
 with a plain Python loop meanwhile, as another program would. With --torch (under a Python with PyTorch), the
 same products on the same arrays go through torch.matmul instead, to the BLAS library PyTorch was built with
@@ -23,6 +24,7 @@ import re
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +33,7 @@ SIZES = (784, 1024, 1024)
 
 
 def products(m: int, dtype) -> dict[str, tuple]:
-    """name -> (a, b, out, multiply-adds) for each product of a step with m samples."""
+    """name -> (a, b, out, multiply-adds, beta) for each product of a step with m samples (out = a b + beta out)."""
     generator = np.random.default_rng(0)
 
     def rand(*shape):
@@ -40,27 +42,30 @@ def products(m: int, dtype) -> dict[str, tuple]:
     a0, w1, w2, d1 = rand(m, SIZES[0]), rand(SIZES[1], SIZES[0]), rand(SIZES[2], SIZES[1]), rand(m, SIZES[1])
     a1 = rand(m, SIZES[1])
     return {
-        "forward A^0 W1^T": (a0, w1.T, np.empty((m, SIZES[1]), dtype), m * SIZES[0] * SIZES[1]),
-        "forward A^1 W2^T": (a1, w2.T, np.empty((m, SIZES[2]), dtype), m * SIZES[1] * SIZES[2]),
-        "backward Delta^2 W2": (d1, w2, np.empty((m, SIZES[1]), dtype), m * SIZES[1] * SIZES[2]),
-        "gradient Delta^1^T A^0": (d1.T, a0, np.empty_like(w1), m * SIZES[0] * SIZES[1]),
-        "gradient Delta^2^T A^1": (d1.T, a1, np.empty_like(w2), m * SIZES[1] * SIZES[2]),
+        "forward A^0 W1^T": (a0, w1.T, np.empty((m, SIZES[1]), dtype), m * SIZES[0] * SIZES[1], 0.0),
+        "forward A^1 W2^T": (a1, w2.T, np.empty((m, SIZES[2]), dtype), m * SIZES[1] * SIZES[2], 0.0),
+        "backward Delta^2 W2": (d1, w2, np.empty((m, SIZES[1]), dtype), m * SIZES[1] * SIZES[2], 0.0),
+        "gradient Delta^1^T A^0": (d1.T, a0, w1.copy(), m * SIZES[0] * SIZES[1], 1.0),
+        "gradient Delta^2^T A^1": (d1.T, a1, w2.copy(), m * SIZES[1] * SIZES[2], 1.0),
     }
 
 
-def seconds_per_call(a, b, out, budget: float, matmul=np.matmul) -> float:
-    matmul(a, b, out=out)
+def seconds_per_call(multiply, budget: float) -> float:
+    multiply()
     calls, started = 0, time.perf_counter()
     while time.perf_counter() - started < budget:
-        matmul(a, b, out=out)
+        multiply()
         calls += 1
     return (time.perf_counter() - started) / max(calls, 1)
 
 
 def blas_info() -> dict:
-    """The OpenBLAS that NumPy loaded: the kernel it chose for this processor (core name), its threads, its build."""
-    for path in (Path(np.__file__).parent.parent / "numpy.libs").glob("*openblas*"):
-        library = ctypes.CDLL(str(path))  # the library NumPy already loaded, not a second copy
+    """The OpenBLAS that SciPy loaded: the kernel it chose for this processor (core name), its threads, its build."""
+    import scipy
+    import scipy.linalg.blas  # noqa: F401  (loads it)
+
+    for path in (Path(scipy.__file__).parent.parent / "scipy.libs").glob("*openblas*"):
+        library = ctypes.CDLL(str(path))  # the library SciPy already loaded, not a second copy
         for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "")):
             corename = getattr(library, f"{prefix}get_corename{suffix}", None)
             if corename is None:
@@ -71,7 +76,7 @@ def blas_info() -> dict:
             threads = getattr(library, f"{prefix}get_num_threads{suffix}")
             return {"library": path.name, "core": corename().decode(), "threads": threads(),
                     "config": config_of().decode()}
-    return {"library": None, "core": "unknown (no OpenBLAS in numpy.libs)", "threads": None, "config": None}
+    return {"library": None, "core": "unknown (no OpenBLAS in scipy.libs)", "threads": None, "config": None}
 
 
 def torch_info() -> dict:
@@ -88,8 +93,8 @@ def torch_products(m: int, dtype) -> dict[str, tuple]:
     """The products of `products`, the same arrays seen as PyTorch tensors (no copies, transposes included)."""
     import torch
 
-    return {name: (*(torch.from_numpy(array) for array in (a, b, out)), madds)
-            for name, (a, b, out, madds) in products(m, dtype).items()}
+    return {name: (*(torch.from_numpy(array) for array in (a, b, out)), madds, beta)
+            for name, (a, b, out, madds, beta) in products(m, dtype).items()}
 
 
 def main() -> None:
@@ -104,10 +109,15 @@ def main() -> None:
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
     try:
         results, made = [], torch_products if args.torch else products
-        matmul = __import__("torch").matmul if args.torch else np.matmul
         for dtype in args.dtype.split(","):
-            for name, (a, b, out, madds) in made(args.batch_size, np.dtype(dtype)).items():
-                seconds = seconds_per_call(a, b, out, args.seconds, matmul)
+            for name, (a, b, out, madds, beta) in made(args.batch_size, np.dtype(dtype)).items():
+                if args.torch:
+                    multiply = partial(__import__("torch").matmul, a, b, out=out)
+                else:  # (imported here: under --torch, another Python, which need not have neuro)
+                    from neuro.backends.cpu.ops_numba_blas import product
+
+                    multiply = partial(product, a, b, out, beta)
+                seconds = seconds_per_call(multiply, args.seconds)
                 results.append({"product": name, "dtype": dtype, "ms": seconds * 1e3,
                                 "gflop_per_s": 2 * madds / seconds / 1e9})
                 if not args.json:

@@ -44,6 +44,8 @@ import neuro.sizes
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "docs" / "ladder.md", ROOT / "README.md", ROOT / "docs" / "tutorial.md"]
 PLOT = ROOT / "docs" / "images" / "ladder.png"
+OTHER_SCRIPTS_BLOCKS = ("race-screenshot", "readme-drift", "tutorial-machine", "run:")
+"""Blocks of FILES (names, or the start of names) that other scripts write: serve-screenshot.py, tutorial-docs.py."""
 NEURO = [sys.executable, "-c", "from neuro.cli.main import main; main()"]
 CLASSIC, WIDE = (",".join(map(str, sizes)) for sizes in (neuro.sizes.CLASSIC, neuro.sizes.WIDE))
 WIDE_RUNGS = "numpy,numba-tiles,numba-team,numba-blas"
@@ -251,16 +253,23 @@ def machine(barriers: list[float], measured: dict) -> str:
             f"{sets}; widest vectors {measured['vector_bits']} bits){meet}.")
 
 
-def rewrite(blocks: dict[str, str], check: bool) -> bool:
-    """Fill every generated block of FILES (code excerpts always, the others when `blocks` has them)."""
-    stale = False
+def rewrite(blocks: dict[str, str], check: bool, complete: bool = False) -> bool:
+    """Fill every generated block of FILES (code excerpts always, the others when `blocks` has them). With
+    `complete` (a full run), a block that `blocks` has no body for is an error: it would keep an old run's text."""
+    stale, unknown = False, []
     for path in FILES:
         text = path.read_text()
 
-        def body_for(name: str) -> str | None:
-            return code_excerpt(name[len("code:"):]) if name.startswith("code:") else blocks.get(name)
+        def body_for(name: str, path: Path = path) -> str | None:
+            if name.startswith("code:"):
+                return code_excerpt(name[len("code:"):])
+            if name not in blocks and not name.startswith(OTHER_SCRIPTS_BLOCKS):
+                unknown.append(f"{path.relative_to(ROOT)}: {name}")
+            return blocks.get(name)
 
         new = fill_blocks(text, body_for)
+        if complete and unknown:
+            raise SystemExit(f"ladder-docs: no run makes these blocks (renamed or removed?): {', '.join(unknown)}")
         if new != text:
             stale = True
             if not check:
@@ -310,6 +319,9 @@ def main() -> None:
     ablated = ["numba-blocks", "numba-tiles", "numba-team"]
     ablate_args = ["ladder", "--backends", ",".join(ablated), "--seconds", str(args.seconds), "--ablate"]
     ablation = neuro_json(*ablate_args)["ablation"]
+    blas_ablate_args = ["ladder", "--backends", "numba-blas", "--layers", WIDE, "--batch-size", "256", "--dtype",
+                        "float32", "--seconds", str(args.seconds), "--ablate"]
+    blas_ablation = neuro_json(*blas_ablate_args)["ablation"]
     classic, wide = medians(classic_runs), medians(wide_runs)
     rules, short = rule_table(classic, wide)
     stamp = machine(barriers, measured)
@@ -335,8 +347,9 @@ def main() -> None:
         **rung_gains(classic, wide),
         **evidence_blocks(reports, stamp),
         **ablation_blocks(ablation, ablated, stamp, "neuro " + " ".join(ablate_args) + " --json"),
+        **ablation_blocks(blas_ablation, ["numba-blas"], stamp, "neuro " + " ".join(blas_ablate_args) + " --json"),
     }
-    rewrite(blocks, check=False)
+    rewrite(blocks, check=False, complete=True)
     if short:
         print(f"ladder-docs: gaining less than {RUNG_GAIN}x over the rung they build on, in their case: "
               f"{', '.join(short)}")

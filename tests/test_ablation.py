@@ -21,8 +21,9 @@ def test_every_variant_agrees_with_the_reference(module):
 
 def test_every_bundled_rung_has_each_idea_ablated():
     rungs = {a.rung for a in ABLATIONS}
-    assert rungs == {"numba-blocks", "numba-tiles", "numba-team"}
+    assert rungs == {"numba-blocks", "numba-tiles", "numba-team", "numba-blas"}
     assert sum(a.rung == "numba-team" for a in ABLATIONS) == 2  # prefetching and a second core, apart
+    assert sum(a.rung == "numba-blas" for a in ABLATIONS) == 2  # buffers made once; the step inside the product
 
 
 def test_the_table_shows_a_loss_as_a_gain_below_one():

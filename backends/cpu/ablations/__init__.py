@@ -33,8 +33,12 @@ ABLATIONS: tuple[Ablation, ...] = (
     Ablation("numba-tiles", "uncounted views", "tiles_counted_views"),
     Ablation("numba-team", "the next rows fetched ahead (one thread)", "team_no_prefetch", 1, 1),
     Ablation("numba-team", "a second core (rows fetched ahead)", None, None, 1),
+    Ablation("numba-blas", "buffers made once", "blas_buffers_per_step"),
+    Ablation("numba-blas", "the step inside the product", "blas_update_after_product"),
 )
-"""Every idea that the docstrings of numba-blocks, numba-tiles and numba-team name, in that order."""
+"""Every idea that the docstrings of numba-blocks, numba-tiles, numba-team and numba-blas name, in that order, but
+numba-blas's first, BLAS itself, whose gain over numba-team the ladder shows. numba-blas's ideas count only where
+its steps go to BLAS: `neuro ladder --layers 784,1024,1024,10 --batch-size 256 --backends numba-blas --ablate`."""
 
 
 def variant(module: str):
