@@ -44,7 +44,7 @@ import neuro.sizes
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "docs" / "ladder.md", ROOT / "README.md", ROOT / "docs" / "tutorial.md"]
 PLOT = ROOT / "docs" / "images" / "ladder.png"
-OTHER_SCRIPTS_BLOCKS = ("race-screenshot", "readme-drift", "tutorial-machine", "run:")
+OTHER_SCRIPTS_BLOCKS = ("race-screenshot", "serve-screenshot", "readme-drift", "tutorial-machine", "run:")
 """Blocks of FILES (names, or the start of names) that other scripts write: serve-screenshot.py, tutorial-docs.py."""
 NEURO = [sys.executable, "-c", "from neuro.cli.main import main; main()"]
 CLASSIC, WIDE = (",".join(map(str, sizes)) for sizes in (neuro.sizes.CLASSIC, neuro.sizes.WIDE))
@@ -255,10 +255,10 @@ def machine(barriers: list[float], measured: dict) -> str:
 
 def rewrite(blocks: dict[str, str], check: bool, complete: bool = False) -> bool:
     """Fill every generated block of FILES (code excerpts always, the others when `blocks` has them). With
-    `complete` (a full run), a block that `blocks` has no body for is an error: it would keep an old run's text."""
-    stale, unknown = False, []
+    `complete` (a full run), a block that `blocks` has no body for is an error, found before any file is written:
+    it would keep an old run's text."""
+    unknown, new_texts = [], {}
     for path in FILES:
-        text = path.read_text()
 
         def body_for(name: str, path: Path = path) -> str | None:
             if name.startswith("code:"):
@@ -267,10 +267,12 @@ def rewrite(blocks: dict[str, str], check: bool, complete: bool = False) -> bool
                 unknown.append(f"{path.relative_to(ROOT)}: {name}")
             return blocks.get(name)
 
-        new = fill_blocks(text, body_for)
-        if complete and unknown:
-            raise SystemExit(f"ladder-docs: no run makes these blocks (renamed or removed?): {', '.join(unknown)}")
-        if new != text:
+        new_texts[path] = fill_blocks(path.read_text(), body_for)
+    if complete and unknown:
+        raise SystemExit(f"ladder-docs: no run makes these blocks (renamed or removed?): {', '.join(unknown)}")
+    stale = False
+    for path, new in new_texts.items():
+        if new != path.read_text():
             stale = True
             if not check:
                 path.write_text(new)
