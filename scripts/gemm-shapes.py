@@ -109,14 +109,13 @@ def main() -> None:
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
     try:
         results, made = [], torch_products if args.torch else products
+        if args.torch:
+            matmul = __import__("torch").matmul
+        else:  # (imported here: under --torch, another Python, which need not have neuro)
+            from neuro.backends.cpu.ops_numba_blas import product
         for dtype in args.dtype.split(","):
             for name, (a, b, out, madds, beta) in made(args.batch_size, np.dtype(dtype)).items():
-                if args.torch:
-                    multiply = partial(__import__("torch").matmul, a, b, out=out)
-                else:  # (imported here: under --torch, another Python, which need not have neuro)
-                    from neuro.backends.cpu.ops_numba_blas import product
-
-                    multiply = partial(product, a, b, out, beta)
+                multiply = partial(matmul, a, b, out=out) if args.torch else partial(product, a, b, out, beta)
                 seconds = seconds_per_call(multiply, args.seconds)
                 results.append({"product": name, "dtype": dtype, "ms": seconds * 1e3,
                                 "gflop_per_s": 2 * madds / seconds / 1e9})

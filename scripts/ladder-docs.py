@@ -267,12 +267,13 @@ def rewrite(blocks: dict[str, str], check: bool, complete: bool = False) -> bool
                 unknown.append(f"{path.relative_to(ROOT)}: {name}")
             return blocks.get(name)
 
-        new_texts[path] = fill_blocks(path.read_text(), body_for)
+        text = path.read_text()
+        new_texts[path] = (text, fill_blocks(text, body_for))
     if complete and unknown:
         raise SystemExit(f"ladder-docs: no run makes these blocks (renamed or removed?): {', '.join(unknown)}")
     stale = False
-    for path, new in new_texts.items():
-        if new != path.read_text():
+    for path, (text, new) in new_texts.items():
+        if new != text:
             stale = True
             if not check:
                 path.write_text(new)

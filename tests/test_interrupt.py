@@ -188,3 +188,30 @@ def test_bench_and_ladder_stop_on_ctrl_c_and_print_what_they_measured(tmp_path, 
     assert payload["interrupted"] is True
     rows = payload["results"] if command[0] == "bench" else payload["rungs"]
     assert len(rows) < planned and all(row["validated"] for row in rows)
+
+
+def test_a_served_page_stops_on_a_signal_that_lands_where_exceptions_are_swallowed():
+    """`shutdown_on_signals`: the signal asks the server to shut down instead of raising where it lands (a
+    KeyboardInterrupt raised in a weakref callback is printed and lost, and the server served on); the block then
+    raises StopAtOnce, with the signal's exit status."""
+    import threading
+
+    from neuro.support.interrupts import StopAtOnce, shutdown_on_signals
+
+    class Server:
+        stopped = threading.Event()
+
+        def shutdown(self):
+            self.stopped.set()
+
+    server = Server()
+    with pytest.raises(StopAtOnce) as stop:
+        with shutdown_on_signals(server):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(500):  # (a serve_forever whose every exception is swallowed, as a callback's is)
+                try:
+                    if server.stopped.wait(0.01):
+                        break
+                except BaseException:  # noqa: BLE001
+                    pass
+    assert server.stopped.is_set() and stop.value.exit_status == 128 + signal.SIGTERM

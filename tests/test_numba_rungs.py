@@ -198,6 +198,21 @@ def test_single_steps_and_small_networks_run_on_one_thread_stretches_may_run_on_
     assert backend._way_timings(weights, 10, samples=600) is None
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_blas_product_is_a_times_b_plus_beta_out_for_every_layout(dtype, beta):
+    """numba-blas's `product` (BLAS's gemm): transposed views as operands, and an `out` in either order (a
+    column-major one is formed anew by SciPy and copied back)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((5, 3)).astype(dtype), rng.random((4, 3)).astype(dtype)
+    for out in (rng.random((5, 4)).astype(dtype), np.asfortranarray(rng.random((5, 4)).astype(dtype))):
+        expected = a @ b.T + beta * out
+        assert ops_numba_blas.product(a, b.T, out, beta) is out
+        np.testing.assert_allclose(out, expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="contiguous"):
+        ops_numba_blas.product(a[:, ::2], b.T[::2], np.empty((5, 4), dtype))
+
+
 def test_large_steps_go_to_blas():
     backend = get_backend("numba")
     classic = [np.empty((n_out, n_in)) for n_in, n_out in zip(CLASSIC, CLASSIC[1:])]

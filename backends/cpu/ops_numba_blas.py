@@ -96,10 +96,8 @@ class Workspace:
                    slope=[np.empty((m, n), dtype) for n in sizes[1:]])
 
     def fits(self, weights: list[np.ndarray], m: int) -> bool:
-        return (len(self.x) == m and self.x.dtype == weights[0].dtype
-                and [len(b) for b in self.nabla_b] == [len(w) for w in weights]
-                and [a.shape[1] for a in self.activations] == [w.shape[0] for w in weights]
-                and self.x.shape[1] == weights[0].shape[1])
+        return (self.x.shape == (m, weights[0].shape[1]) and self.x.dtype == weights[0].dtype
+                and [a.shape[1] for a in self.activations] == [w.shape[0] for w in weights])
 
 
 def feedforward(weights, biases, work: Workspace) -> list[np.ndarray]:
