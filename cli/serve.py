@@ -17,7 +17,7 @@ from neuro.network import Network
 from neuro.settings import RunSettings
 from neuro.support.errors import NeuroError
 from neuro.support.files import check_writable
-from neuro.support.interrupts import interrupt_on_signals
+from neuro.support.interrupts import shutdown_on_signals
 from neuro.support.memory import check_fits_in_memory, estimate_training
 from neuro.training import EpochReport, check_fits, compile_backend
 
@@ -253,7 +253,7 @@ def _serve(server, backend_instance, browse: Browse, open_browser: bool, live: L
         webbrowser.open(server.url)
     stopped = None
     try:
-        with interrupt_on_signals():  # Ctrl-C or SIGTERM: stop serving, and training between two stretches
+        with shutdown_on_signals(server):  # Ctrl-C or SIGTERM: stop serving, and training between two stretches
             server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt as signal_stop:
         stopped = signal_stop

@@ -14,7 +14,7 @@ from neuro.cli.progress import PrintedProgress
 from neuro.data import N_PIXELS, dataset_sizes, load_dataset
 from neuro.settings import RunSettings
 from neuro.support.errors import NeuroError
-from neuro.support.interrupts import interrupt_on_signals
+from neuro.support.interrupts import shutdown_on_signals
 
 DEFAULT_SECONDS = 60.0
 WARM_UP = np.pad(np.ones((8, 4)), ((10, 10), (12, 12))).ravel()
@@ -124,7 +124,7 @@ def serve_race(server, rungs: list[str], run: RunSettings, epochs: int | None, s
              f"{until}, each rung in its own process; test images from {run.data}. Ctrl-C stops it.")
         if open_browser:
             webbrowser.open(server.url)
-        with interrupt_on_signals():
+        with shutdown_on_signals(server):
             server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt as stopped:
         finished = race.finished

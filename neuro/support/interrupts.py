@@ -112,3 +112,30 @@ def interrupt_on_signals() -> Iterator[None]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+@contextlib.contextmanager
+def shutdown_on_signals(server) -> Iterator[None]:
+    """Around a server's `serve_forever`: SIGINT and SIGTERM ask `server` to shut down, and once it has, the block
+    raises `StopAtOnce` for the signal. The handler raises nothing itself, so a signal that lands in code which
+    swallows exceptions (a weakref callback, a finaliser) is not lost, as a KeyboardInterrupt raised there would be.
+    The previous handlers are restored after the block; outside the main thread nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum: int, _frame) -> None:
+        if not received:
+            received.append(signum)
+            # (shutdown waits for serve_forever to return, so it cannot be called from serve_forever's own thread)
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    previous = {signum: signal.signal(signum, handler) for signum in SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+    if received:
+        raise StopAtOnce(received[0])
