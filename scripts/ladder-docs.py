@@ -3,15 +3,15 @@ numbers change.
 
     python scripts/ladder-docs.py [--runs 3] [--seconds 1] [--torch PYTHON] [--jax PYTHON] [--check | --evidence]
 
-Runs `neuro machine --json` (the machine line and the peak block), then, back to back on this machine,
-`neuro ladder --json` `--runs` times on the classic network (784-16-16-10,
-batch 10, float64 and float32; the first run also draws docs/images/ladder.png) and as often on the wide one
-(784-1024-1024-10, batch 256, float32, the rungs around BLAS), then once more on the classic network with one
-core kept busy by a plain Python loop; with
---torch, also scripts/torch-cpu.py under that Python (an environment with PyTorch: neuro never depends on it), and
-with --jax, scripts/jax-cpu.py likewise; and scripts/gemm-shapes.py, the wide step's matrix products through
-NumPy's BLAS with the kernel it chose and with OpenBLAS's AVX2 (Haswell) kernels, quiet and with one core busy
-(with --torch, through PyTorch's BLAS too).
+Runs `neuro machine --json` (the machine line and the peak block), then, in turn on this machine, `--runs` times:
+`neuro ladder --json` on the classic network (784-16-16-10, batch 10, float64 and float32; the first run also draws
+docs/images/ladder.png), on the wide one (784-1024-1024-10, batch 256, float32, the rungs around BLAS), and with
+--torch and --jax, scripts/torch-cpu.py and scripts/jax-cpu.py on both networks under those Pythons (environments
+with PyTorch and JAX: neuro never depends on them). Taken in turn, a change of the shared machine's speed touches
+the ladder and the frameworks alike, and each framework's figure is the median of its runs as the ladder's are.
+Then once more the classic network with one core kept busy by a plain Python loop; and scripts/gemm-shapes.py, the
+wide step's matrix products through NumPy's BLAS with the kernel it chose and with OpenBLAS's AVX2 (Haswell)
+kernels, quiet and with one core busy (with --torch, through PyTorch's BLAS too).
 Each rate, GFLOP/s and peak in a table is the median of the runs, and each ratio (the gains, the share of the
 peak) the ratio of the medians shown beside it. The roofline (docs/images/roofline.png) draws those medians, both
 networks, under the roofs `neuro machine` measured. Then it rewrites every block between `<!-- generated: NAME -->` and
@@ -36,7 +36,7 @@ from pathlib import Path
 
 from docs_blocks import fill_blocks, this_machine
 from evidence_blocks import COMPILED_RUNGS, GPU_RUNGS, ablation_blocks, compiled_stamp, evidence_blocks
-from framework_tables import gain, jax_json, jax_table, rate, torch_table
+from framework_tables import gain, jax_json, jax_table, median_results, rate, torch_json, torch_table
 from ladder_limits import draw_roofline, flops, peak_block, percent, ratios_of_medians
 
 import neuro.sizes
@@ -246,7 +246,7 @@ def evidence_reports() -> list[dict]:
 
 
 def machine(barriers: list[float], measured: dict) -> str:
-    meet = (f"; two threads of a team met at a barrier in {barriers[0]:,.0f} ns before the classic runs and "
+    meet = (f"; two threads of a team met at a barrier in {barriers[0]:,.0f} ns before the ladder's runs and "
             f"{barriers[1]:,.0f} ns after them")
     sets = ", ".join(name for name, present in measured["instruction_sets"].items() if present) or "no vector set"
     return (f"Measured on {datetime.date.today().isoformat()} on {this_machine()} (LLVM sees {measured['llvm_cpu']}: "
@@ -300,23 +300,15 @@ def main() -> None:
         return
     measured = neuro_json("machine")
     barriers = [barrier_ns()]
-    classic_runs = ladders(args.runs, args.seconds, CLASSIC, 10, "float64,float32", None, plot=PLOT)
+    classic_runs, wide_runs, torch_runs, jax_runs = [], [], [], []
+    for run in range(args.runs):  # in turn, so that a change of the machine's speed touches every figure alike
+        classic_runs += ladders(1, args.seconds, CLASSIC, 10, "float64,float32", None, plot=PLOT if run == 0 else None)
+        wide_runs += ladders(1, args.seconds, WIDE, 256, "float32", WIDE_RUNGS)
+        torch_runs += [torch_json(args.torch)] if args.torch else []
+        jax_runs += [jax_json(args.jax)] if args.jax else []
     barriers.append(barrier_ns())
-    wide_runs = ladders(args.runs, args.seconds, WIDE, 256, "float32", WIDE_RUNGS)
     loaded = loaded_ladder(args.seconds)
-    torch = None
-    if args.torch:
-        print("$", args.torch, "scripts/torch-cpu.py --json", flush=True)
-        command = [args.torch, str(ROOT / "scripts" / "torch-cpu.py"), "--layers", f"{CLASSIC};{WIDE}",
-                   "--batch-size", "10", "--json"]
-        classic_torch = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout
-                                   .splitlines()[-1])
-        command[-3:] = ["--batch-size", "256", "--dtype", "float32", "--layers", WIDE, "--json"]
-        wide_torch = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout
-                                .splitlines()[-1])
-        classic_torch["results"] = [r for r in classic_torch["results"] if r["layers"] == list(neuro.sizes.CLASSIC)]
-        torch = {**classic_torch, "results": classic_torch["results"] + wide_torch["results"]}
-    jax = jax_json(args.jax) if args.jax else None
+    torch, jax = median_results(torch_runs), median_results(jax_runs)
     kernels = blas_kernels(args.torch)
     reports = evidence_reports()
     ablated = ["numba-blocks", "numba-tiles", "numba-team"]
@@ -329,11 +321,14 @@ def main() -> None:
     rules, short = rule_table(classic, wide)
     stamp = machine(barriers, measured)
     draw_roofline(measured, classic, wide)
+    frameworks = " and ".join(name for name, given in (("PyTorch", args.torch), ("JAX", args.jax)) if given)
     commands = (f"`python scripts/ladder-docs.py --runs {args.runs} --seconds {args.seconds:g}"
                 f"{' --torch PYTHON' if args.torch else ''}"
                 f"{' --jax PYTHON' if args.jax else ''}`, which runs `neuro ladder --json` {args.runs} times on "
                 f"the classic network (both dtypes) and {args.runs} times with `--layers {WIDE} --batch-size 256 "
-                f"--dtype float32 --backends {WIDE_RUNGS}`, back to back; each number is the median of those runs.")
+                f"--dtype float32 --backends {WIDE_RUNGS}`, "
+                f"{f'each pair followed by {frameworks} on both networks, ' if frameworks else ''}"
+                "in turn; each number is the median of those runs.")
     blocks = {
         "machine": f"{stamp} Made by {commands}",
         "peaks": peak_block(measured),
