@@ -349,6 +349,18 @@ def test_each_rung_caches_its_own_machine_code_stamped_with_every_compiled_file(
     assert original._cache._impl.locator.get_source_stamp() == compiled.source_digest()
 
 
+def test_the_rungs_import_under_a_checkouts_name_beside_the_installed_one():
+    """With a checkout's root on sys.path, `backends.cpu` is the same files under a second name: a second copy of
+    the cache locator, which must not hand each function to the other copy for ever (a RecursionError)."""
+    root = Path(__file__).resolve().parent.parent  # (the checkout, which holds backends/ at its top)
+    code = (f"import sys; sys.path.insert(0, {str(root)!r}); import neuro.backends.cpu.ops_numba_loops; "
+            "import backends.cpu.ops_numba_loops as again; "
+            "print(again.train_steps._cache._impl.locator.get_disambiguator())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("-backends.cpu.ops_numba_loops")
+
+
 HELPER = "from .compiled import njit\n\n\n@njit(cache=True)\ndef value():\n    return 1.0\n"
 USER = ("from .compiled import njit\nfrom .ops_numba_helper import value\n\n\n"
         "@njit(cache=True)\ndef twice():\n    return 2 * value()\n")

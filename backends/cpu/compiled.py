@@ -132,12 +132,18 @@ class NeuroCacheLocator(caching._CacheLocator):
 
     It keeps the place that Numba's own locators choose (NUMBA_CACHE_DIR, else __pycache__ beside the source,
     else a folder in the user's cache), and changes two things: the source stamp, which covers every file of the
-    folder with compiled code, and the name, which includes the module that compiled the function.
+    folder with compiled code, and the name, which includes the module that compiled the function (its whole
+    dotted name: a rung imported under a second name, as backends.cpu.ops_numba_tiles, caches its own code apart).
     """
+
+    is_neuro_locator = True
+    """(This file may be imported twice, under two names: as neuro.backends.cpu.compiled, and as
+    backends.cpu.compiled where a checkout's root is on sys.path. That makes two classes of this locator; only the
+    first goes into Numba's list, and each passes over the other, which would hand a function back for ever.)"""
 
     def __init__(self, inner: caching._CacheLocator, py_func, folder: Path, rung_file: Path | None = None) -> None:
         self._inner, self._folder, self._rung_file = inner, folder, rung_file
-        self._module = py_func.__module__.rpartition(".")[2]
+        self._module = py_func.__module__
 
     def ensure_cache_path(self) -> None:
         self._inner.ensure_cache_path()
@@ -164,7 +170,7 @@ class NeuroCacheLocator(caching._CacheLocator):
         if not (folder / Path(__file__).name).exists() or not any(folder.glob("ops_numba*.py")):
             return None  # not a file of neuro's backends: Numba's own locators take it
         for locator_class in _LOCATORS:
-            if locator_class is not cls:
+            if not getattr(locator_class, "is_neuro_locator", False):
                 inner = locator_class.from_function(py_func, py_file)
                 if inner is not None:
                     return cls(inner, py_func, folder, rung_file)
@@ -189,5 +195,5 @@ def _rung_file(py_func) -> Path | None:
 _LOCATORS = getattr(caching, "CacheImpl", None) or caching._CacheImpl  # (named _CacheImpl before Numba 0.62)
 _LOCATORS = _LOCATORS._locator_classes
 """The locators Numba tries in turn, for every cached function; this module puts its own first."""
-if NeuroCacheLocator not in _LOCATORS:
+if not any(getattr(locator_class, "is_neuro_locator", False) for locator_class in _LOCATORS):
     _LOCATORS.insert(0, NeuroCacheLocator)
