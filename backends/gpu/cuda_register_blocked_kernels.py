@@ -7,7 +7,7 @@ reads PATCH numbers of L's column and PATCH of R's row from shared memory into r
 PATCH x PATCH products from those registers, 16 multiply-adds per 8 reads. Why the GPU should run it faster:
 where the tiled kernels wait on shared memory rather than on arithmetic (long sums, as in the wide network),
 holding the partial sums and the operands in registers, the fastest memory there is, lets the multiply-adds run
-back to back; docs/gpu.md has what a GPU measured. It is the
+back to back; scripts/gpu-check.sh measures it on a GPU. It is the
 step after tiling in every GEMM tutorial (siboehm's SGEMM_CUDA, kernel 5). Not done: vectorised loads
 (float4), which numba-cuda offers no direct way to issue from an array.
 

@@ -23,7 +23,7 @@ stream, without waiting for any of them:
 
 `gradient` launches the same, with `accumulate_gradient` storing nabla_w and nabla_b instead of the update.
 Each launch costs the host a fixed time of Python and driver work, so a small network's step can take as long
-as its launches, whatever the batch size (`launches` says how many; docs/gpu.md has the times a GPU measured).
+as its launches, whatever the batch size (`launches` says how many; scripts/gpu-check.sh times them on a GPU).
 """
 
 from __future__ import annotations
