@@ -2,7 +2,9 @@
 
 import json
 import platform
+import warnings
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -48,6 +50,30 @@ def test_loops_json_diffs_against_python_and_reads_a_scalar_sum():
     assert hot["register"] in ("xmm", "ymm", "zmm")
     # summed in the order written: no packed multiply-add can do the chain's work
     assert hot["fma_packed"] == 0 and hot["muls_packed"] == 0
+
+
+def test_explain_compiles_afresh_a_function_this_process_compiled_before():
+    # A function with one signature compiled in this process (inspectable) must not then load the signatures the
+    # explanation needs from the disk cache, which another process may have filled: Numba cannot inspect those
+    # (it warns "Inspection disabled for cached code" and returns an invalid listing).
+    from numba.core.caching import NullCache
+
+    from neuro.measure.explain import _compiled_afresh
+
+    backend = get_backend("numba-loops")
+    sums = backend.rung.weighted_sum
+    disk_cache = sums._cache
+    sums._reset_overloads()
+    sums._cache = NullCache()
+    sums(np.ones(3, np.float32), np.ones(3, np.float32))  # compiled here, not loaded
+    sums._cache = disk_cache
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _compiled_afresh(backend, "float64")
+        for signature in sums.signatures:
+            sums.inspect_asm(signature)
+    assert isinstance(sums._cache, NullCache)
+    assert not any(getattr(o.library, "_disable_inspection", False) for o in sums.overloads.values())
 
 
 def test_a_gpu_rung_shows_its_diff_and_says_where_the_ptx_is():

@@ -156,8 +156,9 @@ def _compiled_afresh(backend, dtype: str) -> None:
         # inspected either: forget it, to compile again.
         if any(getattr(overload.library, "_disable_inspection", False) for overload in value.overloads.values()):
             value._reset_overloads()
-        if not value.overloads:
-            value._cache = NullCache()
+        # And a signature the tiny call below needs must be compiled here too, not loaded from the disk, even for a
+        # function whose other signatures this process compiled itself (another process may have cached it).
+        value._cache = NullCache()
     case = random_case(TINY, batch=2, steps=2, dtype=dtype)
     weights = [backend.to_backend(w, dtype) for w in case.weights]
     biases = [backend.to_backend(b, dtype) for b in case.biases]
